@@ -1,0 +1,5 @@
+//go:build !zerogcdebug
+
+package pool
+
+const debugByTag = false

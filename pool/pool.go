@@ -1,0 +1,205 @@
+package pool
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
+)
+
+// Pool is a bounded, lock-free pool of *T. The zero value is not usable;
+// create one with New.
+//
+// A Pool holds at most Size objects: one in a fast slot that Get and Put try
+// first, the rest in an array scanned in order. Every slot is claimed by one
+// compare-and-swap, so an object that is in the pool is handed to at most one
+// caller of Get. When every slot is full, Put drops the object and the garbage
+// collector reclaims it; when every slot is empty, Get calls the pool's new
+// function. The garbage collector never empties a Pool.
+//
+// A Pool is safe for use by multiple goroutines simultaneously.
+type Pool[T any] struct {
+	// fast and items are the slots. A slot holds nil (empty) or an object
+	// that no caller of Get holds.
+	//
+	// Invariant: a non-nil pointer leaves a slot only through a successful
+	// CompareAndSwap(x, nil), so exactly one Get receives it. It enters a
+	// slot only through CompareAndSwap(nil, x), so a Put never overwrites
+	// (and loses track of) another object.
+	fast  slot[T]
+	items []slot[T]
+
+	newFn func() *T
+
+	// news and drops count the slow paths only; the fast paths touch no
+	// shared counter.
+	news  atomic.Uint64
+	drops atomic.Uint64
+
+	debug *tracker[T] // nil unless the pool was made with Debug()
+}
+
+// slot is one place in the pool, padded to its own cache line so that
+// goroutines working on neighbouring slots do not invalidate each other's
+// caches (false sharing).
+type slot[T any] struct {
+	p atomic.Pointer[T]
+	_ [cacheLine - 8]byte
+}
+
+const cacheLine = 64
+
+// Option configures a Pool made by New.
+type Option func(*config)
+
+type config struct {
+	size  int
+	debug bool
+}
+
+// Size sets the number of objects the pool can hold. n <= 0 selects the
+// default, 2 × GOMAXPROCS at the time New is called.
+func Size(n int) Option { return func(c *config) { c.size = n } }
+
+// Debug makes the pool record every object it hands out, with the stack of
+// the Get that rented it. Put then panics on an object that is not rented
+// (a double return, or an object from elsewhere), and Outstanding reports
+// the objects that were rented and never returned. Debug mode serialises
+// Get and Put on a mutex: use it in tests, not in production.
+//
+// Building with the tag zerogcdebug turns debug mode on for every pool.
+func Debug() Option { return func(c *config) { c.debug = true } }
+
+// New returns a pool whose Get calls newFn when the pool is empty. newFn
+// must return a non-nil pointer.
+func New[T any](newFn func() *T, opts ...Option) *Pool[T] {
+	if newFn == nil {
+		panic("pool: New called with a nil new function")
+	}
+	c := config{debug: debugByTag}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.size <= 0 {
+		c.size = 2 * runtime.GOMAXPROCS(0)
+	}
+	p := &Pool[T]{newFn: newFn, items: make([]slot[T], c.size-1)}
+	if c.debug {
+		p.debug = newTracker[T]()
+	}
+	return p
+}
+
+// Get returns an object from the pool, or a new one from the pool's new
+// function if the pool is empty. The caller owns the object until it passes
+// it to Put.
+func (p *Pool[T]) Get() *T {
+	x := p.take()
+	if x == nil {
+		p.news.Add(1)
+		x = p.newFn()
+		if x == nil {
+			panic("pool: the new function returned nil")
+		}
+	}
+	if p.debug != nil {
+		p.debug.rented(x)
+	}
+	return x
+}
+
+func (p *Pool[T]) take() *T {
+	if x := p.fast.p.Load(); x != nil && p.fast.p.CompareAndSwap(x, nil) {
+		return x
+	}
+	n := len(p.items)
+	if n == 0 {
+		return nil
+	}
+	// Start the scan at a random slot so that goroutines on different
+	// threads rarely contend for the same one.
+	start := int(rand.Uint32N(uint32(n)))
+	for i := start; i < n; i++ {
+		if x := p.items[i].p.Load(); x != nil && p.items[i].p.CompareAndSwap(x, nil) {
+			return x
+		}
+	}
+	for i := 0; i < start; i++ {
+		if x := p.items[i].p.Load(); x != nil && p.items[i].p.CompareAndSwap(x, nil) {
+			return x
+		}
+	}
+	return nil
+}
+
+// Put returns x to the pool. The caller must not use x afterwards. If the
+// pool is full, x is dropped. Put(nil) is a no-op.
+func (p *Pool[T]) Put(x *T) {
+	if x == nil {
+		return
+	}
+	if p.debug != nil {
+		p.debug.returned(x)
+	}
+	if p.fast.p.Load() == nil && p.fast.p.CompareAndSwap(nil, x) {
+		return
+	}
+	if n := len(p.items); n > 0 {
+		start := int(rand.Uint32N(uint32(n)))
+		for i := start; i < n; i++ {
+			if p.items[i].p.Load() == nil && p.items[i].p.CompareAndSwap(nil, x) {
+				return
+			}
+		}
+		for i := 0; i < start; i++ {
+			if p.items[i].p.Load() == nil && p.items[i].p.CompareAndSwap(nil, x) {
+				return
+			}
+		}
+	}
+	p.drops.Add(1)
+}
+
+// Cap returns the number of objects the pool can hold.
+func (p *Pool[T]) Cap() int { return len(p.items) + 1 }
+
+// Stats describes the slow paths a pool has taken since it was made.
+type Stats struct {
+	New     uint64 // Get found the pool empty and called the new function
+	Dropped uint64 // Put found the pool full and dropped the object
+}
+
+// Stats returns the pool's counters. A Get that is not counted in New was
+// served from the pool.
+func (p *Pool[T]) Stats() Stats {
+	return Stats{New: p.news.Load(), Dropped: p.drops.Load()}
+}
+
+// Leak describes an object that was rented from a debug-mode pool and not
+// returned.
+type Leak struct {
+	Object any    // the *T that was rented
+	Stack  string // the stack of the Get that rented it
+}
+
+// Outstanding returns the objects rented from a debug-mode pool and not yet
+// returned. It returns nil for a pool not in debug mode.
+func (p *Pool[T]) Outstanding() []Leak {
+	if p.debug == nil {
+		return nil
+	}
+	return p.debug.outstanding()
+}
+
+// CheckLeaks returns an error that lists every object rented from a
+// debug-mode pool and not returned, or nil if there is none. Call it when
+// every holder should have returned its object, for example at the end of a
+// test.
+func (p *Pool[T]) CheckLeaks() error {
+	leaks := p.Outstanding()
+	if len(leaks) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("pool: %d object(s) rented and never returned; first rented at:\n%s", len(leaks), leaks[0].Stack)
+	return fmt.Errorf("%s", msg)
+}
