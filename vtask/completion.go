@@ -1,0 +1,84 @@
+package vtask
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/zerogc/zerogc/pool"
+)
+
+// Completion is a pooled, reusable asynchronous operation for library
+// authors: Rent one, hand out its Task, and complete it from any goroutine,
+// for example an I/O callback, with SetResult, SetError or a TrySet method.
+// When the task's holder consumes the result, the Completion returns to its
+// pool by itself; its owner must not touch it after completing it.
+type Completion[T any] struct {
+	Core[T]
+	pool *pool.Pool[Completion[T]]
+}
+
+// Rent returns a Completion from the pool of Completion[T], or a new one if
+// the pool is empty. Its executor is nil (continuations run inline).
+func Rent[T any]() *Completion[T] { return completionPool[T]().Get() }
+
+// PoolStats returns the counters of the pool that Rent[T] draws from, which
+// tell how many Rents found it empty.
+func PoolStats[T any]() pool.Stats { return completionPool[T]().Stats() }
+
+func completionPool[T any]() *pool.Pool[Completion[T]] {
+	if p := lookupPool[Completion[T]](); p != nil {
+		return p
+	}
+	return createPool(func(p *pool.Pool[Completion[T]]) *Completion[T] {
+		c := &Completion[T]{pool: p}
+		c.SetRelease(release, c)
+		return c
+	})
+}
+
+func (c *Completion[T]) recycle() {
+	c.exec = nil
+	c.pool.Put(c)
+}
+
+// recycler is implemented by every pooled source of this package; release
+// is their Core's release function.
+type recycler interface{ recycle() }
+
+func release(arg any) { arg.(recycler).recycle() }
+
+// pools maps a pooled type, keyed by a nil *X, to its *pool.Pool[X]. Go has
+// no per-instantiation variables, so the pools of generic types live here.
+var pools sync.Map
+
+// debugPools makes pools created from now on run in debug mode (tests).
+var debugPools atomic.Bool
+
+// lookupPool returns the pool of X, or nil if it was not created yet. The
+// callers look up before they build the function for createPool: a func
+// literal in generic code is a closure that would be allocated per call.
+func lookupPool[X any]() *pool.Pool[X] {
+	if p, ok := pools.Load((*X)(nil)); ok {
+		return p.(*pool.Pool[X])
+	}
+	return nil
+}
+
+// createPool creates the pool of X, whose objects newFn makes, unless
+// another goroutine created it first.
+func createPool[X any](newFn func(*pool.Pool[X]) *X) *pool.Pool[X] {
+	key := (*X)(nil)
+	var p *pool.Pool[X]
+	mk := func() *X { return newFn(p) }
+	if debugPools.Load() {
+		p = pool.New(mk, pool.Debug())
+	} else {
+		p = pool.New(mk)
+	}
+	actual, _ := pools.LoadOrStore(key, p)
+	return actual.(*pool.Pool[X])
+}
+
+var chanWaiterPool = pool.New(func() *chanWaiter { return &chanWaiter{ch: make(chan struct{}, 1)} })
+
+func chanWaiters() *pool.Pool[chanWaiter] { return chanWaiterPool }

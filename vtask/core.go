@@ -1,0 +1,322 @@
+package vtask
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+)
+
+// Core is the reusable heart of an asynchronous operation: it stores the
+// result, publishes completion, runs the continuation and checks every
+// caller's version token. It is the counterpart of .NET's
+// ManualResetValueTaskSourceCore<T>.
+//
+// Core implements Source[T], so a type that embeds Core[T] is a Source and
+// hands out tasks with Task. The zero value is ready to use, at version 0.
+//
+// The owner of a Core (the code that starts operations on it) completes each
+// version once, with SetResult, SetError or SetCanceled, or races several
+// completers with the TrySet methods. The holder of the version's Task
+// consumes the result once; consuming resets the Core to the next version
+// and calls the release function set by SetRelease, where a pooled owner
+// returns itself to its pool.
+//
+// A Core must not be copied after first use.
+type Core[T any] struct {
+	// state packs the version (high 48 bits) with the flags of that
+	// version (low 16 bits). Every transition is one CompareAndSwap of the
+	// whole word, so a caller holding another version can never change
+	// the live operation.
+	state atomic.Uint64
+
+	// value and err are written by the one completer that set
+	// flagCompleting, before it publishes flagCompleted, and read by the
+	// one consumer that moved the version on.
+	value T
+	err   error
+
+	// fn and arg are the continuation. They are written by the one
+	// registrar that set flagClaimed, before it publishes flagRegistered,
+	// and taken by the completer that sees flagRegistered.
+	fn  func(any)
+	arg any
+
+	// exec, relFn and relArg are set by the owner and kept across versions.
+	exec   Executor
+	relFn  func(any)
+	relArg any
+
+	wait waitState
+}
+
+// Flags of the current version, in the low bits of Core.state.
+const (
+	flagCompleting = 1 << iota // a completer owns value and err
+	flagCompleted              // value and err are published
+	flagFailed                 // completed with an error
+	flagCanceled               // completed with a cancellation error
+	flagClaimed                // a registrar owns fn and arg
+	flagRegistered             // the registrar is done with fn and arg
+	flagWaiter                 // the registrar is a goroutine blocked in Await
+
+	versionShift = 16
+	versionMask  = 1<<(64-versionShift) - 1
+)
+
+func versionOf(s uint64) uint64 { return s >> versionShift }
+
+// Version returns the current version: the token that a Task handed out for
+// the current operation carries.
+func (c *Core[T]) Version() uint64 { return versionOf(c.state.Load()) }
+
+// Task returns a task for the current version of c.
+func (c *Core[T]) Task() Task[T] { return Task[T]{src: c, token: c.Version()} }
+
+// SetExecutor sets where continuations run when the operation completes: nil
+// (the default) runs them on the goroutine that completes the operation; an
+// Executor gets them instead (the counterpart of .NET's
+// RunContinuationsAsynchronously). The choice is kept across versions. Only
+// the owner may call it, between operations.
+func (c *Core[T]) SetExecutor(e Executor) { c.exec = e }
+
+// SetRelease sets a function that is called with arg each time a result is
+// consumed, after c has moved to the next version. A pooled source returns
+// itself to its pool there. The function is kept across versions. Only the
+// owner may call it, between operations.
+func (c *Core[T]) SetRelease(fn func(any), arg any) { c.relFn, c.relArg = fn, arg }
+
+// Reset abandons the current version: the version moves on, so every task
+// handed out for it becomes stale, and the result and continuation are
+// cleared. It does not call the release function. Only the owner may call
+// it, and only when no other goroutine is using c, for example when an
+// operation could not be started after its source was rented.
+func (c *Core[T]) Reset() {
+	var zero T
+	v := (versionOf(c.state.Load()) + 1) & versionMask
+	c.value, c.err, c.fn, c.arg = zero, nil, nil, nil
+	c.state.Store(v << versionShift)
+}
+
+// SetResult completes the current version with v. It panics if the version
+// was already completed: completing twice is a bug of the owner, not of a
+// task's holder. Use TrySetResult where completers race.
+func (c *Core[T]) SetResult(v T) {
+	if !c.complete(0, false, v, nil) {
+		panic("vtask: SetResult on an operation that is already completed (the owner completed it twice)")
+	}
+}
+
+// SetError completes the current version with err. An err that is, by
+// errors.Is, context.Canceled or context.DeadlineExceeded gives the status
+// Canceled; any other, Failed. It panics if the version was already
+// completed.
+func (c *Core[T]) SetError(err error) {
+	var zero T
+	if !c.complete(0, false, zero, err) {
+		panic("vtask: SetError on an operation that is already completed (the owner completed it twice)")
+	}
+}
+
+// SetCanceled completes the current version with context.Canceled. It
+// panics if the version was already completed.
+func (c *Core[T]) SetCanceled() { c.SetError(context.Canceled) }
+
+// TrySetResult completes version with v and reports whether it did. It
+// returns false if version is not the current version, or if another
+// completer got there first: one CompareAndSwap settles a race between
+// completers, such as an I/O completion and a cancellation.
+func (c *Core[T]) TrySetResult(version uint64, v T) bool { return c.complete(version, true, v, nil) }
+
+// TrySetError is TrySetResult for an error.
+func (c *Core[T]) TrySetError(version uint64, err error) bool {
+	var zero T
+	return c.complete(version, true, zero, err)
+}
+
+// TrySetCanceled is TrySetError with context.Canceled.
+func (c *Core[T]) TrySetCanceled(version uint64) bool { return c.TrySetError(version, context.Canceled) }
+
+// complete stores the outcome and publishes it. With checkVersion, it
+// completes only the given version.
+func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bool {
+	var s uint64
+	// Claim: exactly one completer per version sets flagCompleting.
+	for {
+		s = c.state.Load()
+		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version&versionMask) {
+			return false
+		}
+		if c.state.CompareAndSwap(s, s|flagCompleting) {
+			break
+		}
+	}
+	c.value, c.err = v, err
+	done := uint64(flagCompleted)
+	switch statusOf(err) {
+	case Failed:
+		done |= flagFailed
+	case Canceled:
+		done |= flagCanceled
+	}
+	exec := c.exec
+
+	// Publish with one release: a reader that sees flagCompleted sees
+	// value and err. If the CAS observes flagRegistered, the registrar
+	// finished before completion and left the continuation to us; if it
+	// does not, any registrar still at work will see flagCompleted and run
+	// the continuation itself. Either way it runs exactly once.
+	var fn func(any)
+	var arg any
+	took := false
+	for {
+		s = c.state.Load()
+		if s&flagRegistered != 0 && !took && s&flagWaiter == 0 {
+			// The fields are stable: the registrar is done and no
+			// consumer can move the version before flagCompleted.
+			fn, arg = c.fn, c.arg
+			c.fn, c.arg = nil, nil
+			took = true
+		}
+		if c.state.CompareAndSwap(s, s|done) {
+			break
+		}
+	}
+	switch {
+	case s&(flagRegistered|flagWaiter) == flagRegistered|flagWaiter:
+		c.wake(versionOf(s))
+	case fn != nil:
+		dispatch(exec, fn, arg)
+	}
+	return true
+}
+
+// Status reports the status of the operation of version token.
+func (c *Core[T]) Status(token uint64) (Status, error) {
+	s := c.state.Load()
+	switch {
+	case versionOf(s) != token:
+		return Pending, ErrStale
+	case s&flagCompleted == 0:
+		return Pending, nil
+	case s&flagCanceled != 0:
+		return Canceled, nil
+	case s&flagFailed != 0:
+		return Failed, nil
+	}
+	return Succeeded, nil
+}
+
+// OnCompleted registers fn to be called with arg when the operation of
+// version token completes. If it has already completed, fn runs now: on the
+// executor if c has one, else on the calling goroutine. Only one
+// continuation may be registered per version.
+func (c *Core[T]) OnCompleted(token uint64, fn func(any), arg any) error {
+	if fn == nil {
+		return ErrNilContinuation
+	}
+	_, err := c.register(token, fn, arg, 0)
+	return err
+}
+
+// register claims the continuation slot of version token for fn (or, with
+// kind flagWaiter, for a goroutine in Await). It reports whether the
+// operation had completed before registration finished; then a
+// continuation has already been dispatched, and a waiter must not wait.
+func (c *Core[T]) register(token uint64, fn func(any), arg any, kind uint64) (completed bool, err error) {
+	var s uint64
+	// Claim: exactly one registrar per version sets flagClaimed; a
+	// second one fails without touching the first's fn and arg.
+	for {
+		s = c.state.Load()
+		if versionOf(s) != token {
+			return false, ErrStale
+		}
+		if s&flagClaimed != 0 {
+			if s&flagWaiter != 0 {
+				return false, ErrAwaitedTwice
+			}
+			return false, ErrAlreadyRegistered
+		}
+		if c.state.CompareAndSwap(s, s|flagClaimed|kind) {
+			break
+		}
+	}
+	// Until flagRegistered is set, a consumer waits (see Result), so the
+	// version cannot move under us.
+	exec := c.exec
+	if kind == flagWaiter {
+		c.wait.prepare(token)
+	}
+	if s&flagCompleted == 0 {
+		if kind != flagWaiter {
+			c.fn, c.arg = fn, arg
+		}
+		for {
+			s = c.state.Load()
+			if s&flagCompleted != 0 {
+				// The completer published without seeing us: the
+				// continuation is ours to run.
+				c.fn, c.arg = nil, nil
+				break
+			}
+			if c.state.CompareAndSwap(s, s|flagRegistered) {
+				return false, nil
+			}
+		}
+	}
+	c.state.Or(flagRegistered)
+	if kind != flagWaiter {
+		dispatch(exec, fn, arg)
+	}
+	return true, nil
+}
+
+// Result consumes the result of the operation of version token: it returns
+// the value and error the operation completed with, moves c to the next
+// version (every task of this version becomes stale), clears the result and
+// continuation so that nothing they reference is kept alive, and calls the
+// release function. It returns ErrStale for any other version and
+// ErrNotCompleted, consuming nothing, if the operation is pending.
+func (c *Core[T]) Result(token uint64) (T, error) {
+	var zero T
+	for {
+		s := c.state.Load()
+		switch {
+		case versionOf(s) != token:
+			return zero, ErrStale
+		case s&flagCompleted == 0:
+			return zero, ErrNotCompleted
+		case s&(flagClaimed|flagRegistered) == flagClaimed:
+			// A registrar is between its claim and its last store;
+			// it is a few instructions from done.
+			runtime.Gosched()
+			continue
+		}
+		// The consumer's claim: moving the version on makes every other
+		// call with token fail, so value and err are ours to read.
+		if c.state.CompareAndSwap(s, ((token+1)&versionMask)<<versionShift) {
+			break
+		}
+	}
+	v, err := c.value, c.err
+	c.value, c.err, c.fn, c.arg = zero, nil, nil, nil
+	if c.relFn != nil {
+		c.relFn(c.relArg)
+	}
+	return v, err
+}
+
+func (c *Core[T]) core() *Core[T] { return c }
+
+// coreSource is implemented by *Core[T] and by every type that embeds a
+// Core[T]; Task uses it to wait on the core's own channel.
+type coreSource[T any] interface{ core() *Core[T] }
+
+// dispatch runs fn(arg) on exec, or inline if exec is nil.
+func dispatch(exec Executor, fn func(any), arg any) {
+	if exec == nil {
+		fn(arg)
+		return
+	}
+	exec.Execute(fn, arg)
+}

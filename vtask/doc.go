@@ -1,0 +1,75 @@
+// Package vtask provides asynchronous operations that complete without a
+// heap allocation on either path: the Go counterpart of .NET's ValueTask<T>,
+// IValueTaskSource and ManualResetValueTaskSourceCore<T>.
+//
+// # The model
+//
+// A Task[T] is a small struct returned by value. On the synchronous path it
+// carries the result itself (FromResult, FromError, or Run on Inline), and
+// nothing is allocated. On the asynchronous path it refers to a Source[T],
+// a pooled object that represents the operation, together with the version
+// token the source had when the task was handed out.
+//
+// A source built on Core[T] goes through these states in each version:
+//
+//	Pending ──complete──▶ Completed ──consume──▶ (version+1) Pending ──▶ pool
+//	   │                      ▲
+//	   └──register──▶ continuation runs once, on whichever side comes second
+//
+// Ownership moves with the state:
+//   - The owner (the code that rented the source and started the operation)
+//     holds it until it completes it: SetResult, SetError, SetCanceled, or
+//     one of the TrySet methods when several completers race. After
+//     completing, the owner must not touch it.
+//   - The holder of the task owns the result: it waits (Await,
+//     AwaitContext), registers one continuation (OnCompleted), polls
+//     (IsCompleted, Status) and consumes the result once (Result, Await).
+//     Consuming moves the source to the next version, clears the result
+//     and the continuation, and returns the source to its pool.
+//   - A holder that stops waiting (AwaitContext whose context ends) gives
+//     the result up: the completion consumes it and recycles the source.
+//
+// Every call that takes a token compares it with the current version in the
+// same atomic word that holds the state, so a stale handle can never see or
+// disturb another operation. Versions are 48 bits wide.
+//
+// # Misuse: what returns an error and what panics
+//
+// Misuse reachable from a task's holder returns an error and changes
+// nothing:
+//
+//	ErrStale             the result was already consumed (a second Await
+//	                     or Result after the first), or the source was reused
+//	ErrNotCompleted      Result before the operation completed
+//	ErrAwaitedTwice      Await while another goroutine awaits the same task
+//	ErrAlreadyRegistered a second continuation in the same version
+//	ErrNilContinuation   OnCompleted(nil, ...)
+//
+// Misuse that can only be a bug of the owner panics with a clear message:
+// SetResult, SetError or SetCanceled on an operation that is already
+// completed (double completion), and RunWith with a nil function. Where a
+// second completion is legitimate (I/O racing cancellation), use the TrySet
+// methods, which report the loser with false.
+//
+// # Waiting without allocating
+//
+// Await parks the goroutine and is woken by one send on a channel that the
+// source owns and reuses (a closed channel could not be reused).
+// AwaitContext selects on that channel and ctx.Done(); it does not use
+// context.AfterFunc, which allocates.
+//
+// # Executors
+//
+// Continuations run on the goroutine that completes the operation, or on the
+// Executor chosen with Core.SetExecutor. When a continuation is registered
+// on an operation that has already completed, it runs on that executor if
+// there is one, so a chain of continuations does not recurse without bound.
+// Run and RunWith run functions on an Executor; WorkerPool is a bounded one.
+//
+// # Pools
+//
+// Completions (Rent), the operations of RunWith and the combining
+// operations of WhenAll and WhenAny are kept in pool.Pool, one pool per
+// type, which the garbage collector does not empty; see package pool for
+// the measurements behind that choice.
+package vtask

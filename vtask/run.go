@@ -1,0 +1,107 @@
+package vtask
+
+import (
+	"runtime/debug"
+
+	"github.com/zerogc/zerogc/pool"
+)
+
+// Run runs fn on exec and returns a task for its result: the generic
+// operation with "a generic result type and the action as a lambda" that the
+// seed's author asked for. With exec nil or Inline, fn runs now and the task
+// carries its result. A panic in fn is recovered and delivered as a
+// *PanicError.
+//
+// fn is usually a closure, which the caller allocates; RunWith avoids that.
+func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
+	if fn == nil {
+		panic("vtask: Run called with a nil function")
+	}
+	if exec == nil || exec == Inline {
+		return taskOf(callSafely(callThunk[T], fn))
+	}
+	// A generic function value made here would be a closure allocated per
+	// call, so the operation holds fn itself instead.
+	op := runPool[T, struct{}]().Get()
+	op.fn0 = fn
+	t := op.Task()
+	exec.Execute(runJob, op)
+	return t
+}
+
+func callThunk[T any](fn func() (T, error)) (T, error) { return fn() }
+
+// RunWith runs fn(state) on exec and returns a task for its result. Passing
+// the state as an argument, rather than capturing it in a closure, lets a
+// caller whose fn is a top-level function submit work without allocating:
+// the operation is a pooled object that holds fn and state and returns to
+// its pool when the result is consumed.
+//
+// With exec nil or Inline, fn runs now and the task carries its result. A
+// panic in fn is recovered and delivered as a *PanicError.
+func RunWith[T, S any](exec Executor, fn func(S) (T, error), state S) Task[T] {
+	if fn == nil {
+		panic("vtask: RunWith called with a nil function")
+	}
+	if exec == nil || exec == Inline {
+		return taskOf(callSafely(fn, state))
+	}
+	op := runPool[T, S]().Get()
+	op.fn, op.state = fn, state
+	t := op.Task()
+	exec.Execute(runJob, op)
+	return t
+}
+
+// runOp is the pooled operation behind RunWith.
+type runOp[T, S any] struct {
+	Core[T]
+	fn    func(S) (T, error)
+	fn0   func() (T, error) // set instead of fn by Run
+	state S
+	pool  *pool.Pool[runOp[T, S]]
+}
+
+func runPool[T, S any]() *pool.Pool[runOp[T, S]] {
+	if p := lookupPool[runOp[T, S]](); p != nil {
+		return p
+	}
+	return createPool(func(p *pool.Pool[runOp[T, S]]) *runOp[T, S] {
+		op := &runOp[T, S]{pool: p}
+		op.SetRelease(release, op)
+		return op
+	})
+}
+
+type runner interface{ run() }
+
+// runJob is the function RunWith hands to the executor; it is not a
+// closure, so handing it over allocates nothing.
+func runJob(arg any) { arg.(runner).run() }
+
+func (op *runOp[T, S]) run() {
+	fn, fn0, st := op.fn, op.fn0, op.state
+	var zero S
+	op.fn, op.fn0, op.state = nil, nil, zero // the state is collectable once the operation ran
+	var v T
+	var err error
+	if fn0 != nil {
+		v, err = callSafely(callThunk[T], fn0)
+	} else {
+		v, err = callSafely(fn, st)
+	}
+	op.complete(0, false, v, err)
+}
+
+func (op *runOp[T, S]) recycle() { op.pool.Put(op) }
+
+// callSafely calls fn(st) and turns a panic into a *PanicError.
+func callSafely[T, S any](fn func(S) (T, error), st S) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn(st)
+}

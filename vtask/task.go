@@ -1,0 +1,136 @@
+package vtask
+
+import "context"
+
+// Task is the handle of an asynchronous operation's result, returned by
+// value. It either carries its result (a synchronous completion, which
+// allocates nothing) or refers to a Source with the version token the
+// operation was handed out with (an asynchronous completion, whose source
+// is pooled and reused).
+//
+// A Task's result is consumed once: Await, AwaitContext or a completed
+// Result consumes it, and the source moves to its next version and returns
+// to its pool. Using the Task again then fails with ErrStale. To await a
+// result more than once, convert the task with Preserve first.
+//
+// The zero Task is a completed task with the zero value of T.
+type Task[T any] struct {
+	src   Source[T]
+	token uint64
+	value T
+	err   error
+}
+
+// Source is the protocol of an asynchronous operation that hands out Tasks:
+// the counterpart of .NET's IValueTaskSource. Each method takes the token
+// the task was handed out with and must fail with ErrStale for any other.
+//
+// Most sources embed a Core[T], which implements all three methods; a type
+// can also implement them itself.
+type Source[T any] interface {
+	// Status reports the status of the operation of version token.
+	Status(token uint64) (Status, error)
+	// OnCompleted registers fn to be called with arg once the operation
+	// completes, or calls it now if it has. At most one continuation is
+	// registered per version.
+	OnCompleted(token uint64, fn func(any), arg any) error
+	// Result consumes the outcome of the operation of version token. It
+	// fails with ErrNotCompleted while the operation is pending.
+	Result(token uint64) (T, error)
+}
+
+// FromResult returns a completed task that carries v.
+func FromResult[T any](v T) Task[T] { return Task[T]{value: v} }
+
+// FromError returns a completed task that carries err.
+func FromError[T any](err error) Task[T] { return Task[T]{err: err} }
+
+// NewTask returns a task for the operation of version token of src.
+func NewTask[T any](src Source[T], token uint64) Task[T] { return Task[T]{src: src, token: token} }
+
+// taskOf returns a completed task with v and err.
+func taskOf[T any](v T, err error) Task[T] { return Task[T]{value: v, err: err} }
+
+// Token returns the version token the task was handed out with; it is 0 for
+// a task that carries its result.
+func (t Task[T]) Token() uint64 { return t.token }
+
+// IsImmediate reports whether the task carries its result, with no source
+// behind it: the synchronous path.
+func (t Task[T]) IsImmediate() bool { return t.src == nil }
+
+// IsCompleted reports whether Result would return without ErrNotCompleted:
+// the operation has completed, or the task is stale.
+func (t Task[T]) IsCompleted() bool {
+	if t.src == nil {
+		return true
+	}
+	st, err := t.src.Status(t.token)
+	return err != nil || st != Pending
+}
+
+// Status reports the status of the task's operation. For a stale task it
+// returns ErrStale.
+func (t Task[T]) Status() (Status, error) {
+	if t.src == nil {
+		return statusOf(t.err), nil
+	}
+	return t.src.Status(t.token)
+}
+
+// Result returns the task's result without blocking. If the operation has
+// completed, the result is consumed (see Task). While it is pending, Result
+// returns ErrNotCompleted and consumes nothing.
+func (t Task[T]) Result() (T, error) {
+	if t.src == nil {
+		return t.value, t.err
+	}
+	return t.src.Result(t.token)
+}
+
+// Await blocks until the operation completes and consumes its result. The
+// waiting goroutine is parked and woken by one send on a channel that the
+// source owns and reuses; nothing is allocated.
+//
+// Await on a task that another goroutine is already awaiting returns
+// ErrAwaitedTwice; Await on a consumed task returns ErrStale.
+func (t Task[T]) Await() (T, error) { return t.AwaitContext(context.Background()) }
+
+// AwaitContext is Await that gives up when ctx is done, returning ctx.Err().
+// The operation goes on: when it completes, its result is consumed and its
+// source returns to its pool by itself, so nothing leaks and nobody blocks.
+// After AwaitContext has returned ctx.Err(), the task is spent: do not use it
+// again. If the operation completes at the moment ctx ends, AwaitContext may
+// return the operation's result instead of ctx.Err().
+//
+// For a source that does not embed a Core, an abandoned result is not
+// consumed; such a source is reclaimed by the garbage collector instead of
+// its pool.
+func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
+	if t.src == nil {
+		return t.value, t.err
+	}
+	if cs, ok := t.src.(coreSource[T]); ok {
+		return cs.core().await(t.token, ctx)
+	}
+	return awaitSource(t.src, t.token, ctx)
+}
+
+// OnCompleted registers fn to be called with arg when the operation
+// completes. If it has completed, fn is called now: on the source's
+// executor if it has one, else on the calling goroutine. The continuation
+// usually consumes the result with Result.
+//
+// A second registration returns ErrAlreadyRegistered (ErrAwaitedTwice if a
+// goroutine is awaiting the task) and leaves the first in place; a nil fn
+// returns ErrNilContinuation.
+func (t Task[T]) OnCompleted(fn func(any), arg any) error {
+	if fn == nil {
+		return ErrNilContinuation
+	}
+	if t.src == nil {
+		fn(arg)
+		return nil
+	}
+	return t.src.OnCompleted(t.token, fn, arg)
+}
