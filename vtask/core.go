@@ -134,7 +134,9 @@ func (c *Core[T]) TrySetError(version uint64, err error) bool {
 }
 
 // TrySetCanceled is TrySetError with context.Canceled.
-func (c *Core[T]) TrySetCanceled(version uint64) bool { return c.TrySetError(version, context.Canceled) }
+func (c *Core[T]) TrySetCanceled(version uint64) bool {
+	return c.TrySetError(version, context.Canceled)
+}
 
 // complete stores the outcome and publishes it. With checkVersion, it
 // completes only the given version.
