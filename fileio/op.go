@@ -1,0 +1,211 @@
+package fileio
+
+import (
+	"context"
+	"io/fs"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/zerogc/zerogc/vtask"
+)
+
+var errNameTooLong error = syscall.ENAMETOOLONG
+
+type opKind uint8
+
+const (
+	kindInto opKind = iota // ReadInto: caller's buffer, Core[int]
+	kindFile               // ReadFile: new slice, Core[[]byte]
+)
+
+// op is one pooled read: a slot of the Reader's table. Its two vtask cores
+// are the sources of the tasks handed to callers; only the one matching
+// kind is used in a given round. The op goes back to the free list from the
+// core's release hook, after the caller consumed the result.
+//
+// Ownership: between acquire and launch the renting goroutine owns the
+// fields; from launch to finish the backend does (the io_uring loop or one
+// worker); after finish the fields are dead until the next acquire. The
+// hand-overs go through channels, which order the accesses.
+type op struct {
+	r     *Reader
+	idx   uint32
+	ver   atomic.Uint32 // round counter; with idx it forms the io_uring user_data
+	ints  vtask.Core[int]
+	bytes vtask.Core[[]byte]
+
+	kind  opKind
+	path  string
+	cpath []byte // path, NUL-terminated; slot-owned, pinned by keep
+	buf   []byte // destination: the caller's (kindInto) or ours (kindFile)
+	n     int    // bytes read so far
+	exact bool   // kindFile: buf is sized from the file's size
+	fd    int32  // open descriptor, -1 when none
+	err   error  // first failure; the read stops at the next step
+	ctx   context.Context
+
+	keep runtime.Pinner // slot-owned memory shared with the kernel
+	pin  runtime.Pinner // the destination buffer, for one round
+
+	sys sysState // backend scratch (statx buffer, poll fds)
+
+	// Cancellation: a per-slot watcher goroutine, started on first use
+	// with a cancelable context, waits for the context or the end of the
+	// round. One round at a time passes through it.
+	watchCh   chan watchReq
+	unwatchCh chan struct{}
+	watching  bool
+	cancelVer atomic.Uint32 // workers: round whose cancel was requested (+1)
+	canceled  bool          // io_uring loop: cancel requested for this round
+}
+
+func newOp(r *Reader, idx uint32) *op {
+	o := &op{r: r, idx: idx, fd: -1}
+	o.ints.SetRelease(release, o)
+	o.bytes.SetRelease(release, o)
+	if r.exec != nil {
+		o.ints.SetExecutor(r.exec)
+		o.bytes.SetExecutor(r.exec)
+	}
+	return o
+}
+
+// rented starts a new round for the renting goroutine.
+func (o *op) rented(hit bool, path string) {
+	o.ver.Add(1)
+	o.canceled = false
+	if hit {
+		traceRent(EvRentHit, o, path)
+	} else {
+		traceRent(EvRentNew, o, path)
+	}
+}
+
+// prepare fills the op for a read. It copies path into the slot-owned,
+// pinned, NUL-terminated buffer the kernel reads the name from.
+func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) {
+	o.kind, o.path, o.buf, o.n, o.exact, o.fd, o.err, o.ctx = kind, path, buf, 0, false, -1, nil, ctx
+	if cap(o.cpath) < len(path)+1 {
+		// Grow to the next power of two so long paths settle quickly.
+		size := 64
+		for size < len(path)+1 {
+			size <<= 1
+		}
+		o.keep.Unpin()
+		o.cpath = make([]byte, size)
+		o.keep.Pin(&o.cpath[0])
+		o.sys.pinInto(&o.keep)
+	}
+	o.cpath = o.cpath[:len(path)+1]
+	copy(o.cpath, path)
+	o.cpath[len(path)] = 0
+	if len(buf) > 0 {
+		o.pin.Pin(&buf[0])
+	}
+}
+
+// watch arms the slot's watcher for ctx. Called before the op reaches the
+// backend, so the round's unwatch signal always follows its arming.
+func (o *op) watch(ctx context.Context) {
+	if o.watchCh == nil {
+		o.watchCh = make(chan watchReq, 1)
+		// Two rounds can be pending: the watcher may still be draining the
+		// previous round's signal when this round ends.
+		o.unwatchCh = make(chan struct{}, 2)
+		go o.watcher()
+	}
+	o.watching = true
+	o.watchCh <- watchReq{ctx, o.ver.Load()}
+}
+
+// watchReq is one round handed to the watcher.
+type watchReq struct {
+	ctx context.Context
+	ver uint32
+}
+
+// watcher cancels a round whose context is done before the round ends. It
+// takes exactly one unwatch signal per round it received, so rounds never
+// mix up; a cancel that arrives late carries the old round number and is
+// ignored by the backend. It exits when the Reader closes and no round
+// is pending.
+func (o *op) watcher() {
+	for {
+		var w watchReq
+		select {
+		case w = <-o.watchCh:
+		case <-o.r.closeCh:
+			select {
+			case w = <-o.watchCh:
+			default:
+				return
+			}
+		}
+		select {
+		case <-w.ctx.Done():
+			o.r.be.cancel(o, w.ver)
+			<-o.unwatchCh
+		case <-o.unwatchCh:
+		}
+	}
+}
+
+// finish ends the round on the backend's goroutine: it releases the buffer
+// pin, ends the watcher's round and completes the task. No field of o may
+// be touched after the core is completed: the caller may consume the
+// result and the op may be rented again at once.
+func (o *op) finish() {
+	o.pin.Unpin()
+	if o.err == nil && o.r.closed.Load() {
+		// Close was called while the read was in flight: every such read
+		// fails, whether or not its I/O finished.
+		o.fail("read", ErrClosed)
+	}
+	if o.watching {
+		o.watching = false
+		o.unwatchCh <- struct{}{}
+	}
+	err, n, kind, buf, path := o.err, o.n, o.kind, o.buf, o.path
+	o.buf, o.ctx, o.err = nil, nil, nil
+	traceDone(o, n, err)
+	if kind == kindInto {
+		if err != nil {
+			o.ints.SetError(err)
+		} else {
+			o.ints.SetResult(n)
+		}
+		return
+	}
+	if err != nil {
+		o.bytes.SetError(err)
+		return
+	}
+	buf = buf[:n]
+	if c := o.r.cache; c != nil {
+		c.put(path, buf)
+	}
+	o.bytes.SetResult(buf)
+}
+
+// fail records the first error of the round as a *fs.PathError.
+func (o *op) fail(opName string, err error) {
+	if o.err == nil {
+		o.err = &fs.PathError{Op: opName, Path: o.path, Err: err}
+	}
+}
+
+// stopReason returns the error that must end the round now (reader
+// closed, or context canceled), or nil.
+func (o *op) stopReason(canceled bool) error {
+	if o.r.closed.Load() {
+		return ErrClosed
+	}
+	if canceled && o.ctx != nil {
+		if err := o.ctx.Err(); err != nil {
+			return err
+		}
+		return context.Canceled
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+// Package fileio reads files asynchronously on pooled vtask operations: a
+// read is a vtask.Task backed by a reusable operation from the Reader's slot
+// table, so in steady state a read allocates nothing beyond the caller's
+// data, and no goroutine or OS thread is blocked per read.
+//
+// Two backends do the I/O:
+//
+//   - io_uring (Linux): one loop goroutine owns a ring, batches the openat,
+//     statx, read and close requests of every in-flight read into one
+//     io_uring_enter call and routes each completion by its user_data
+//     (slot index and slot version, never a Go pointer) back to the slot.
+//   - workers: blocking reads run on a vtask.WorkerPool. It is chosen
+//     automatically when io_uring is missing or refused (old kernel,
+//     seccomp, the io_uring_disabled sysctl).
+//
+// The backend is chosen by WithBackend, else by the environment variable
+// ZEROGC_FILEIO_BACKEND (uring, workers or auto), else automatically;
+// Reader.Backend reports the choice and Reader.FallbackReason why io_uring
+// was not used.
+//
+// Reads that need no I/O complete synchronously and touch no pool: answers
+// from the opt-in content cache (WithCache), and errors known up front (an
+// empty path, a canceled context, a closed Reader).
+package fileio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zerogc/zerogc/vtask"
+)
+
+// EnvBackend is the environment variable that selects the backend when no
+// WithBackend option is given: "uring", "workers" or "auto".
+const EnvBackend = "ZEROGC_FILEIO_BACKEND"
+
+// Backend names the I/O engine of a Reader.
+type Backend uint8
+
+const (
+	// Auto picks io_uring when the kernel offers it and workers otherwise.
+	Auto Backend = iota
+	// Uring submits reads to the kernel's io_uring (Linux only).
+	Uring
+	// Workers runs blocking reads on a vtask.WorkerPool.
+	Workers
+)
+
+// String returns "auto", "uring" or "workers".
+func (b Backend) String() string {
+	switch b {
+	case Auto:
+		return "auto"
+	case Uring:
+		return "uring"
+	case Workers:
+		return "workers"
+	}
+	return fmt.Sprintf("Backend(%d)", uint8(b))
+}
+
+// ParseBackend parses a backend name as accepted by ZEROGC_FILEIO_BACKEND.
+func ParseBackend(s string) (Backend, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return Auto, nil
+	case "uring", "io_uring", "iouring":
+		return Uring, nil
+	case "workers", "worker":
+		return Workers, nil
+	}
+	return Auto, fmt.Errorf("fileio: unknown backend %q (want uring, workers or auto)", s)
+}
+
+// Errors returned by a Reader.
+var (
+	// ErrClosed is returned for reads started after Close and wrapped in
+	// the error of every read that was in flight when Close was called.
+	ErrClosed = errors.New("fileio: reader closed")
+	// ErrEmptyPath is wrapped in the error of a read given an empty path.
+	ErrEmptyPath = errors.New("empty path: give the name of a file to read")
+	// ErrInvalidPath is wrapped in the error of a read whose path contains
+	// a NUL byte, which no file name can contain.
+	ErrInvalidPath = errors.New("path contains a NUL byte")
+)
+
+// maxPath is the longest path the kernel accepts (PATH_MAX - 1).
+const maxPath = 4095
+
+type config struct {
+	backend     Backend
+	backendSet  bool
+	maxInFlight int
+	workers     int
+	cacheBytes  int64
+	exec        vtask.Executor
+}
+
+// Option configures New.
+type Option func(*config)
+
+// WithBackend selects the backend; it overrides ZEROGC_FILEIO_BACKEND.
+// Asking for Uring where io_uring is unavailable makes New fail.
+func WithBackend(b Backend) Option {
+	return func(c *config) { c.backend, c.backendSet = b, true }
+}
+
+// WithMaxInFlight bounds the reads in flight at once (default 256). A read
+// started while the bound is reached waits for a slot (back-pressure), or
+// until its context is done or the Reader is closed.
+func WithMaxInFlight(n int) Option {
+	return func(c *config) { c.maxInFlight = n }
+}
+
+// WithWorkers sets the goroutines of the workers backend (default
+// 4 × GOMAXPROCS, at most the in-flight bound).
+func WithWorkers(n int) Option {
+	return func(c *config) { c.workers = n }
+}
+
+// WithCache enables a cache of whole-file contents of at most maxBytes.
+// ReadFile fills it; ReadFile and ReadInto of a cached path then complete
+// synchronously from memory. The cache does not notice later changes to
+// the files: call Forget or Purge when they change.
+func WithCache(maxBytes int64) Option {
+	return func(c *config) { c.cacheBytes = maxBytes }
+}
+
+// WithExecutor sets where continuations registered with
+// Task.OnCompleted run. By default they run inline on the goroutine that
+// completes the read (the io_uring loop or a worker): keep them short and
+// never block in them, or pass an executor such as a vtask.WorkerPool.
+func WithExecutor(e vtask.Executor) Option {
+	return func(c *config) { c.exec = e }
+}
+
+// backend is the engine behind a Reader.
+type backend interface {
+	// start hands a prepared op to the engine. Called with r.mu read-locked.
+	start(o *op)
+	// cancel asks the engine to stop op o if it still runs version ver.
+	cancel(o *op, ver uint32)
+	// shutdown fails the reads in flight with ErrClosed and returns when
+	// the engine no longer touches any op or buffer.
+	shutdown()
+}
+
+// Reader reads files asynchronously. It is safe for concurrent use. Close
+// it to release its ring or workers.
+type Reader struct {
+	kind     Backend
+	fallback string
+	be       backend
+	cache    *cache
+	exec     vtask.Executor
+
+	// mu orders starts against Close: a read holds it shared from the
+	// closed check until its op is handed to the backend, so after Close
+	// takes it exclusively no new op can reach the backend.
+	mu      sync.RWMutex
+	closed  atomic.Bool
+	closeCh chan struct{}
+	closeMu sync.Mutex // serializes Close
+
+	ops     []*op // slot table; entry i is created once, by acquire
+	created atomic.Int32
+	free    chan *op // slots ready for reuse
+	hits    atomic.Uint64
+	misses  atomic.Uint64
+}
+
+// New returns a Reader with the given options.
+func New(opts ...Option) (*Reader, error) {
+	c := config{maxInFlight: 256}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.maxInFlight <= 0 {
+		return nil, fmt.Errorf("fileio: WithMaxInFlight(%d): the bound must be at least 1", c.maxInFlight)
+	}
+	if c.maxInFlight > 1<<16 {
+		return nil, fmt.Errorf("fileio: WithMaxInFlight(%d): at most 65536 reads can be in flight", c.maxInFlight)
+	}
+	if c.cacheBytes < 0 {
+		return nil, fmt.Errorf("fileio: WithCache(%d): the size must not be negative", c.cacheBytes)
+	}
+	if !c.backendSet {
+		if v, ok := os.LookupEnv(EnvBackend); ok {
+			b, err := ParseBackend(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", EnvBackend, err)
+			}
+			c.backend = b
+		}
+	}
+	if c.workers <= 0 {
+		c.workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if c.workers > c.maxInFlight {
+		c.workers = c.maxInFlight
+	}
+	r := &Reader{
+		exec:    c.exec,
+		closeCh: make(chan struct{}),
+		ops:     make([]*op, c.maxInFlight),
+		free:    make(chan *op, c.maxInFlight),
+	}
+	if c.cacheBytes > 0 {
+		r.cache = newCache(c.cacheBytes)
+	}
+	switch c.backend {
+	case Uring:
+		be, err := newUring(r, c.maxInFlight)
+		if err != nil {
+			return nil, fmt.Errorf("fileio: backend uring requested but unavailable: %w (use workers)", err)
+		}
+		r.kind, r.be = Uring, be
+	case Workers:
+		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
+	case Auto:
+		be, err := newUring(r, c.maxInFlight)
+		if err != nil {
+			r.fallback = err.Error()
+			r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
+		} else {
+			r.kind, r.be = Uring, be
+		}
+	default:
+		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
+	}
+	return r, nil
+}
+
+// Backend reports the backend the Reader uses (Uring or Workers).
+func (r *Reader) Backend() Backend { return r.kind }
+
+// FallbackReason explains why io_uring is not used when the backend was
+// chosen automatically and fell back to workers; it is empty otherwise.
+func (r *Reader) FallbackReason() string { return r.fallback }
+
+// PoolStats reports how many reads reused a pooled operation (hits) and
+// how many had to create one (misses); at most the in-flight bound are
+// ever created.
+func (r *Reader) PoolStats() (hits, misses uint64) { return r.hits.Load(), r.misses.Load() }
+
+// ReadFile reads the whole named file. The task's value is a new slice
+// holding the contents (the only allocation of the read, besides the cache
+// copy when a cache is enabled). Errors are *fs.PathError values, so
+// errors.Is(err, fs.ErrNotExist) works; a read canceled through ctx fails
+// with an error matching ctx.Err().
+func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
+	if err := r.check(ctx, path); err != nil {
+		traceSync(EvSyncError, path, 0, err)
+		return vtask.FromError[[]byte](err)
+	}
+	if r.cache != nil {
+		if b, ok := r.cache.get(path); ok {
+			traceSync(EvSyncCache, path, len(b), nil)
+			return vtask.FromResult(b)
+		}
+	}
+	o, err := r.acquire(ctx, path)
+	if err != nil {
+		traceSync(EvSyncError, path, 0, err)
+		return vtask.FromError[[]byte](err)
+	}
+	o.prepare(kindFile, ctx, path, nil)
+	t := o.bytes.Task()
+	r.launch(o, ctx)
+	return t
+}
+
+// ReadInto reads the named file from its start into buf until buf is full
+// or the file ends, and completes with the number of bytes read. In steady
+// state it allocates nothing. buf must not be touched until the task
+// completes. Errors are as for ReadFile.
+func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Task[int] {
+	if err := r.check(ctx, path); err != nil {
+		traceSync(EvSyncError, path, 0, err)
+		return vtask.FromError[int](err)
+	}
+	if r.cache != nil {
+		if n, ok := r.cache.copyTo(path, buf); ok {
+			traceSync(EvSyncCache, path, n, nil)
+			return vtask.FromResult(n)
+		}
+	}
+	o, err := r.acquire(ctx, path)
+	if err != nil {
+		traceSync(EvSyncError, path, 0, err)
+		return vtask.FromError[int](err)
+	}
+	o.prepare(kindInto, ctx, path, buf)
+	t := o.ints.Task()
+	r.launch(o, ctx)
+	return t
+}
+
+// check returns the error a read fails with before any I/O, or nil.
+func (r *Reader) check(ctx context.Context, path string) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if path == "" {
+		return &fs.PathError{Op: "open", Path: path, Err: ErrEmptyPath}
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return &fs.PathError{Op: "open", Path: path, Err: ErrInvalidPath}
+	}
+	if len(path) > maxPath {
+		return &fs.PathError{Op: "open", Path: path, Err: errNameTooLong}
+	}
+	return nil
+}
+
+// acquire rents a slot: a free one if any (hit), a new one while fewer
+// than the bound exist (miss), else it waits for one to be released.
+func (r *Reader) acquire(ctx context.Context, path string) (*op, error) {
+	select {
+	case o := <-r.free:
+		r.hits.Add(1)
+		o.rented(true, path)
+		return o, nil
+	default:
+	}
+	for {
+		n := r.created.Load()
+		if int(n) >= len(r.ops) {
+			break
+		}
+		// The CAS reserves index n for this caller alone.
+		if r.created.CompareAndSwap(n, n+1) {
+			o := newOp(r, uint32(n))
+			r.ops[n] = o
+			r.misses.Add(1)
+			o.rented(false, path)
+			return o, nil
+		}
+	}
+	select {
+	case o := <-r.free:
+		r.hits.Add(1)
+		o.rented(true, path)
+		return o, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.closeCh:
+		return nil, ErrClosed
+	}
+}
+
+// launch hands a prepared op to the backend, or fails it with ErrClosed
+// when Close won the race.
+func (r *Reader) launch(o *op, ctx context.Context) {
+	r.mu.RLock()
+	if r.closed.Load() {
+		r.mu.RUnlock()
+		o.err = ErrClosed
+		o.finish()
+		return
+	}
+	if ctx.Done() != nil {
+		o.watch(ctx)
+	}
+	traceOp(EvStart, o, r.kind.String())
+	r.be.start(o)
+	r.mu.RUnlock()
+}
+
+// release returns a consumed op to the free list. It is the vtask release
+// hook of both cores of every op.
+func release(arg any) {
+	o := arg.(*op)
+	traceOp(EvRelease, o, "")
+	o.r.free <- o // capacity is the slot count: never blocks
+}
+
+// Close stops the Reader: reads started afterwards fail with ErrClosed,
+// and every read in flight completes with an error wrapping ErrClosed. It
+// returns once the backend no longer touches any buffer. Close is
+// idempotent.
+func (r *Reader) Close() error {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	if r.closed.Load() {
+		return nil
+	}
+	r.mu.Lock()
+	r.closed.Store(true)
+	close(r.closeCh)
+	r.mu.Unlock()
+	r.be.shutdown()
+	return nil
+}
+
+// Forget drops path from the content cache.
+func (r *Reader) Forget(path string) {
+	if r.cache != nil {
+		r.cache.forget(path)
+	}
+}
+
+// Purge empties the content cache.
+func (r *Reader) Purge() {
+	if r.cache != nil {
+		r.cache.purge()
+	}
+}

@@ -1,0 +1,416 @@
+//go:build linux
+
+package fileio
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/zerogc/zerogc/fileio/internal/uring"
+	"golang.org/x/sys/unix"
+)
+
+// sysState is the per-op scratch of the Linux backends.
+type sysState struct {
+	stx      unix.Statx_t   // io_uring statx result (pinned with the slot)
+	st       unix.Stat_t    // workers fstat result
+	pfd      [1]unix.PollFd // workers: poll on pipes and FIFOs
+	stage    stage          // io_uring: the request in flight
+	active   bool           // io_uring: the loop owns this op
+	inKernel bool           // io_uring: a request of this op is outstanding
+	ud       uint64         // io_uring: user_data of that request
+}
+
+func (s *sysState) pinInto(p *runtime.Pinner) { p.Pin(&s.stx) }
+
+type stage uint8
+
+const (
+	stOpen stage = iota
+	stStatx
+	stRead
+	stClose
+)
+
+var stageNames = [...]string{stOpen: "openat", stStatx: "statx", stRead: "read", stClose: "close"}
+
+// Request words sent to the loop: kind in the top two bits, then the slot
+// index and the slot's round.
+const (
+	reqStart    = 0
+	reqCancel   = 1
+	reqShutdown = 2
+
+	// user_data of requests that are not a step of an op. Op steps use
+	// idx<<32 | round with idx < 2^16, so these never collide.
+	udWake       = 1 << 63
+	udCancelBit  = 1 << 62
+	udWakeCancel = udWake | udCancelBit
+)
+
+func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
+
+// uringBackend runs every read of a Reader on one io_uring, owned by a
+// single loop goroutine that both submits and reaps:
+//
+//	for {
+//		drain the request queue (starts, cancels, shutdown) into SQEs
+//		io_uring_enter(submit all prepared SQEs, wait for >= 1 completion)
+//		reap every CQE; each one advances its op to the next step
+//	}
+//
+// Callers never touch the ring: they push a request word on reqs and, if
+// the loop is asleep in io_uring_enter, wake it by writing an eventfd the
+// loop keeps a read request on. Under load the loop does not sleep, so
+// many reads share one io_uring_enter (batching) and no wakeup is paid.
+type uringBackend struct {
+	r    *Reader
+	ring *uring.Ring
+	reqs chan uint64
+
+	// queued counts requests announced but not yet drained; sleeping is
+	// true while the loop is (about to be) blocked in io_uring_enter.
+	// Caller: queued++, send, then if sleeping CAS true->false, write the
+	// eventfd. Loop: sleeping=true, then sleep only if queued==0. With
+	// sequentially consistent atomics one side always sees the other:
+	// either the loop sees queued>0, or the caller sees sleeping.
+	queued   atomic.Int32
+	sleeping atomic.Bool
+
+	wakeFd     int
+	mem        *loopMem
+	memPin     runtime.Pinner
+	wakeArmed  bool // an eventfd read is outstanding
+	wakeCancel bool // shutting down: its cancel was submitted
+	inKernel   int  // op requests outstanding
+	active     int  // ops owned by the loop
+	shutting   bool
+	done       chan struct{}
+}
+
+// loopMem is the loop's memory that the kernel reads or writes.
+type loopMem struct {
+	wakeBuf [8]byte
+	empty   [1]byte // "" for statx(fd, "", AT_EMPTY_PATH)
+}
+
+var eventOne = [8]byte{1} // little-endian uint64 1, written to wake the loop
+
+func newUring(r *Reader, slots int) (backend, error) {
+	entries := 4
+	for entries < 2*slots+4 {
+		entries <<= 1
+	}
+	ring, err := uring.New(uint32(entries))
+	if err != nil {
+		return nil, err
+	}
+	if int(ring.SQEntries()) < 2*slots+4 {
+		ring.Close()
+		return nil, fmt.Errorf("io_uring: kernel granted %d entries, %d in-flight reads need %d (lower WithMaxInFlight)", ring.SQEntries(), slots, 2*slots+4)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		ring.Close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	b := &uringBackend{
+		r:      r,
+		ring:   ring,
+		reqs:   make(chan uint64, 3*slots+8),
+		wakeFd: efd,
+		mem:    new(loopMem),
+		done:   make(chan struct{}),
+	}
+	b.memPin.Pin(b.mem)
+	go b.loop()
+	return b, nil
+}
+
+func (b *uringBackend) send(req uint64) {
+	b.queued.Add(1)
+	b.reqs <- req
+	if b.sleeping.Load() && b.sleeping.CompareAndSwap(true, false) {
+		_, _ = unix.Write(b.wakeFd, eventOne[:])
+	}
+}
+
+func (b *uringBackend) start(o *op) {
+	b.send(reqStart<<62 | opUD(o.idx, o.ver.Load()))
+}
+
+func (b *uringBackend) cancel(o *op, ver uint32) {
+	traceStep(EvCancel, o, "async-cancel", 0)
+	b.send(reqCancel<<62 | opUD(o.idx, ver))
+}
+
+func (b *uringBackend) shutdown() {
+	b.send(reqShutdown << 62)
+	<-b.done
+	b.ring.Close()
+	_ = unix.Close(b.wakeFd)
+	b.memPin.Unpin()
+	// The kernel holds no reference to any op any more.
+	for _, o := range b.r.ops {
+		if o != nil {
+			o.keep.Unpin()
+		}
+	}
+}
+
+func (b *uringBackend) loop() {
+	defer close(b.done)
+	b.armWake()
+	for {
+		b.drain()
+		if b.shutting && b.active == 0 {
+			if !b.wakeArmed {
+				return
+			}
+			if !b.wakeCancel {
+				uring.PrepCancel(b.sqe(), udWake, udWakeCancel)
+				b.wakeCancel = true
+			}
+		}
+		b.sleeping.Store(true)
+		var err error
+		if b.queued.Load() > 0 {
+			b.sleeping.Store(false)
+			if b.ring.Pending() > 0 {
+				_, err = b.ring.Enter(0)
+			}
+		} else {
+			_, err = b.ring.Enter(1)
+			b.sleeping.Store(false)
+		}
+		if err != nil && err != unix.EAGAIN && err != unix.EBUSY {
+			panic(fmt.Sprintf("fileio: io_uring loop cannot continue: %v", err))
+		}
+		b.reap()
+	}
+}
+
+func (b *uringBackend) armWake() {
+	uring.PrepRead(b.sqe(), int32(b.wakeFd), &b.mem.wakeBuf[0], 8, ^uint64(0), udWake)
+	b.wakeArmed = true
+}
+
+// sqe returns a free submission entry, submitting prepared ones first
+// when the queue is full. The queue holds at least 2 × slots + 4 entries
+// and every op has at most one step and one cancel prepared, so one flush
+// always frees room.
+func (b *uringBackend) sqe() *uring.SQE {
+	for {
+		if e := b.ring.NextSQE(); e != nil {
+			return e
+		}
+		if _, err := b.ring.Enter(0); err != nil && err != unix.EAGAIN && err != unix.EBUSY {
+			panic(fmt.Sprintf("fileio: io_uring submit failed: %v", err))
+		}
+	}
+}
+
+func (b *uringBackend) drain() {
+	for {
+		select {
+		case req := <-b.reqs:
+			b.queued.Add(-1)
+			b.handle(req)
+		default:
+			return
+		}
+	}
+}
+
+func (b *uringBackend) handle(req uint64) {
+	kind := req >> 62
+	if kind == reqShutdown {
+		b.shutting = true
+		for _, o := range b.r.ops {
+			if o != nil && o.sys.active && o.sys.inKernel {
+				uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
+			}
+		}
+		return
+	}
+	idx, ver := uint32(req>>32)&0xffff, uint32(req)
+	o := b.r.ops[idx]
+	switch kind {
+	case reqStart:
+		o.sys.active = true
+		b.active++
+		if err := o.stopReason(o.canceled); err != nil {
+			o.fail("open", err)
+			b.end(o)
+			return
+		}
+		b.submit(o, stOpen)
+	case reqCancel:
+		// A cancel for an older round of this slot is stale: ignore it.
+		if o.ver.Load() != ver {
+			return
+		}
+		o.canceled = true
+		if o.sys.active && o.sys.inKernel {
+			uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
+		}
+	}
+}
+
+// submit prepares the op's next request.
+func (b *uringBackend) submit(o *op, st stage) {
+	e := b.sqe()
+	ud := opUD(o.idx, o.ver.Load())
+	switch st {
+	case stOpen:
+		uring.PrepOpenat(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY|unix.O_CLOEXEC, 0, ud)
+	case stStatx:
+		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
+	case stRead:
+		chunk := o.buf[o.n:]
+		if len(chunk) > 1<<30 {
+			chunk = chunk[:1<<30]
+		}
+		uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
+	case stClose:
+		uring.PrepClose(e, o.fd, ud)
+	}
+	o.sys.stage, o.sys.inKernel, o.sys.ud = st, true, ud
+	b.inKernel++
+	traceStep(EvSubmit, o, stageNames[st], 0)
+}
+
+func (b *uringBackend) reap() {
+	for {
+		c := b.ring.PeekCQE()
+		if c == nil {
+			return
+		}
+		ud, res := c.UserData, c.Res
+		b.ring.AdvanceCQ()
+		switch {
+		case ud == udWake:
+			b.wakeArmed = false
+			if !b.shutting {
+				b.armWake()
+			}
+		case ud&udCancelBit != 0:
+			// The outcome of a cancel shows in the canceled request's own
+			// completion; nothing to do here.
+		default:
+			o := b.r.ops[(ud>>32)&0xffff]
+			if o == nil || !o.sys.inKernel || o.sys.ud != ud {
+				continue
+			}
+			o.sys.inKernel = false
+			b.inKernel--
+			b.step(o, res)
+		}
+	}
+}
+
+// step advances o after the completion of its request with result res.
+func (b *uringBackend) step(o *op, res int32) {
+	st := o.sys.stage
+	traceStep(EvKernel, o, stageNames[st], int(res))
+	stop := o.stopReason(o.canceled)
+	switch st {
+	case stOpen:
+		if res < 0 {
+			if stop != nil {
+				o.fail("open", stop)
+			} else {
+				o.fail("open", uring.Errno(res))
+			}
+			b.end(o)
+			return
+		}
+		o.fd = res
+		switch {
+		case stop != nil:
+			o.fail("read", stop)
+			b.submit(o, stClose)
+		case o.kind == kindFile:
+			b.submit(o, stStatx)
+		default:
+			b.next(o)
+		}
+	case stStatx:
+		if res < 0 {
+			o.fail("stat", uring.Errno(res))
+			b.submit(o, stClose)
+			return
+		}
+		if stop != nil {
+			o.fail("read", stop)
+			b.submit(o, stClose)
+			return
+		}
+		size := int(o.sys.stx.Size)
+		if o.sys.stx.Mode&unix.S_IFMT == unix.S_IFREG && size > 0 {
+			o.buf, o.exact = make([]byte, size), true
+		} else {
+			o.buf = make([]byte, 512)
+		}
+		o.pin.Pin(&o.buf[0])
+		b.next(o)
+	case stRead:
+		switch {
+		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED):
+			if stop != nil {
+				o.fail("read", stop)
+				b.submit(o, stClose)
+				return
+			}
+			if res == -int32(unix.ECANCELED) {
+				o.fail("read", uring.Errno(res))
+				b.submit(o, stClose)
+				return
+			}
+			b.next(o)
+		case res < 0:
+			o.fail("read", uring.Errno(res))
+			b.submit(o, stClose)
+		case res == 0: // end of file
+			b.submit(o, stClose)
+		default:
+			o.n += int(res)
+			if stop != nil {
+				o.fail("read", stop)
+				b.submit(o, stClose)
+				return
+			}
+			b.next(o)
+		}
+	case stClose:
+		o.fd = -1
+		if res < 0 {
+			o.fail("close", uring.Errno(res))
+		}
+		b.end(o)
+	}
+}
+
+// next issues the next read of o, or its close when the read is done.
+func (b *uringBackend) next(o *op) {
+	if o.n == len(o.buf) {
+		if o.kind == kindInto || o.exact {
+			b.submit(o, stClose)
+			return
+		}
+		// Whole-file read of unknown size: grow like append does.
+		nb := make([]byte, 2*len(o.buf))
+		copy(nb, o.buf)
+		o.buf = nb
+		o.pin.Pin(&o.buf[0])
+	}
+	b.submit(o, stRead)
+}
+
+// end finishes o's round; the loop no longer owns it.
+func (b *uringBackend) end(o *op) {
+	o.sys.active = false
+	b.active--
+	o.finish()
+}

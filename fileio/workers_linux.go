@@ -1,0 +1,151 @@
+//go:build linux
+
+package fileio
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/zerogc/zerogc/vtask"
+	"golang.org/x/sys/unix"
+)
+
+// workersBackend runs each read as one job on a vtask.WorkerPool: the
+// job opens, stats, reads and closes the file with blocking system calls
+// and completes the op. Pipes and FIFOs are read in non-blocking mode with
+// a short poll so that a cancel or Close is noticed within pollSlice;
+// regular files are read in chunks of at most chunkSize, checking for a
+// cancel or Close between chunks.
+type workersBackend struct {
+	r    *Reader
+	pool *vtask.WorkerPool
+	wg   sync.WaitGroup // jobs not yet finished
+}
+
+const (
+	chunkSize = 4 << 20
+	pollSlice = 10 // milliseconds
+)
+
+func newWorkers(r *Reader, workers, slots int) backend {
+	return &workersBackend{r: r, pool: vtask.NewWorkerPool(workers, slots)}
+}
+
+func (w *workersBackend) start(o *op) {
+	w.wg.Add(1)
+	w.pool.Execute(runJob, o)
+}
+
+func (w *workersBackend) cancel(o *op, ver uint32) {
+	traceStep(EvCancel, o, "flag", 0)
+	o.cancelVer.Store(ver)
+}
+
+func (w *workersBackend) shutdown() {
+	w.wg.Wait()
+	w.pool.Close()
+}
+
+// runJob is the worker job; a top-level func with the op as its argument,
+// so Execute needs no closure.
+func runJob(arg any) {
+	o := arg.(*op)
+	w := o.r.be.(*workersBackend)
+	readBlocking(o)
+	o.finish()
+	w.wg.Done()
+}
+
+// stopNow reports why the read must stop now, or nil.
+func stopNow(o *op) error {
+	return o.stopReason(o.cancelVer.Load() == o.ver.Load())
+}
+
+func readBlocking(o *op) {
+	if err := stopNow(o); err != nil {
+		o.fail("open", err)
+		return
+	}
+	traceStep(EvSubmit, o, "open", 0)
+	fd, err := openat(&o.cpath[0])
+	traceStep(EvKernel, o, "open", fd)
+	if err != nil {
+		o.fail("open", err)
+		return
+	}
+	defer func() {
+		traceStep(EvSubmit, o, "close", 0)
+		if err := unix.Close(fd); err != nil {
+			o.fail("close", err)
+		}
+	}()
+	if err := unix.Fstat(fd, &o.sys.st); err != nil {
+		o.fail("stat", err)
+		return
+	}
+	regular := o.sys.st.Mode&unix.S_IFMT == unix.S_IFREG
+	if o.kind == kindFile {
+		if size := int(o.sys.st.Size); regular && size > 0 {
+			o.buf, o.exact = make([]byte, size), true
+		} else {
+			o.buf = make([]byte, 512)
+		}
+	}
+	if !regular {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			o.fail("read", err)
+			return
+		}
+	}
+	for {
+		if err := stopNow(o); err != nil {
+			o.fail("read", err)
+			return
+		}
+		if o.n == len(o.buf) {
+			if o.kind == kindInto || o.exact {
+				return
+			}
+			nb := make([]byte, 2*len(o.buf))
+			copy(nb, o.buf)
+			o.buf = nb
+		}
+		chunk := o.buf[o.n:]
+		if len(chunk) > chunkSize {
+			chunk = chunk[:chunkSize]
+		}
+		traceStep(EvSubmit, o, "read", 0)
+		m, err := unix.Read(fd, chunk)
+		traceStep(EvKernel, o, "read", m)
+		switch {
+		case err == unix.EAGAIN:
+			o.sys.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+			_, _ = unix.Poll(o.sys.pfd[:], pollSlice)
+		case err == unix.EINTR:
+		case err != nil:
+			o.fail("read", err)
+			return
+		case m == 0:
+			return
+		default:
+			o.n += m
+		}
+	}
+}
+
+var atFDCWD = unix.AT_FDCWD
+
+// openat opens the NUL-terminated name at path read-only, without the
+// string conversion (and allocation) of unix.Open.
+func openat(path *byte) (int, error) {
+	for {
+		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)), uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return -1, errno
+		}
+		return int(fd), nil
+	}
+}
