@@ -1,0 +1,140 @@
+package server
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Environment variables by which Start tells the re-executed program that
+// it is the child server.
+const (
+	envFlavor = "ZEROGC_LAB_CHILD"
+	envAddr   = "ZEROGC_LAB_ADDR"
+)
+
+// Lines the child prints on standard output when it is ready or failed.
+const (
+	readyPrefix = "zerogc-lab-ready "
+	errorPrefix = "zerogc-lab-error "
+)
+
+// Control channel commands: one byte each, on a persistent loopback TCP
+// connection.
+const (
+	cmdMetrics      = 'm' // reply: the metrics, 8 bytes each, little endian
+	cmdProfileBegin = 'b' // reply: 'k', or 'x' if the profile rate is not 1
+	cmdProfileEnd   = 'e' // reply: 4-byte length, then the Profile as JSON
+)
+
+// RunChildIfRequested turns the process into the lab's child server when
+// it was started by [Start], and returns otherwise. Call it first thing in
+// main (or TestMain) of any program that calls Start: Start re-executes the
+// program itself, so that the server runs in a process of its own whose
+// memory is measured alone. When it runs the server, it never returns: the
+// process exits when its standard input is closed (the parent stopped or
+// died).
+func RunChildIfRequested() {
+	flavor := os.Getenv(envFlavor)
+	if flavor == "" {
+		return
+	}
+	os.Exit(childMain(flavor, os.Getenv(envAddr), os.Stdin, os.Stdout))
+}
+
+func childMain(flavor, addr string, stdin io.Reader, stdout io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stdout, "%s%v\n", errorPrefix, err)
+		return 3
+	}
+	f, err := ParseFlavor(flavor)
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fail(err)
+	}
+	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	switch f {
+	case NetHTTP:
+		srv := &http.Server{Handler: NetHTTPHandler()}
+		go srv.Serve(ln) //nolint:errcheck // ends with the process
+	case Zero:
+		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
+		go srv.Serve(ln) //nolint:errcheck // ends with the process
+	}
+	c := &control{}
+	go c.serve(ctlLn)
+	fmt.Fprintf(stdout, "%shttp=%s ctl=%s\n", readyPrefix, ln.Addr(), ctlLn.Addr())
+	_, _ = io.Copy(io.Discard, stdin) // returns when the parent closes stdin or exits
+	return 0
+}
+
+// control serves the control channel. Its metrics path allocates nothing
+// after a connection's set-up, so sampling does not disturb the
+// allocation figures it reports; allocations on the profile path are left
+// out of the profile by their stack (see ownFrame).
+type control struct {
+	mu     sync.Mutex
+	before profileSnapshot
+}
+
+func (c *control) serve(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go c.handle(conn)
+	}
+}
+
+func (c *control) handle(conn net.Conn) {
+	defer conn.Close()
+	mr := newMetricsReader()
+	buf := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(conn, buf); err != nil {
+			return
+		}
+		var err error
+		switch buf[0] {
+		case cmdMetrics:
+			_, err = conn.Write(mr.read())
+		case cmdProfileBegin:
+			if runtime.MemProfileRate != 1 {
+				buf[0] = 'x'
+			} else {
+				c.mu.Lock()
+				c.before = takeProfile()
+				c.mu.Unlock()
+				buf[0] = 'k'
+			}
+			_, err = conn.Write(buf)
+		case cmdProfileEnd:
+			c.mu.Lock()
+			p := diffProfiles(c.before, takeProfile())
+			c.mu.Unlock()
+			js, _ := json.Marshal(p)
+			out := binary.LittleEndian.AppendUint32(nil, uint32(len(js)))
+			_, err = conn.Write(append(out, js...))
+		default:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
