@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/zerogc/zerogc/lab"
+	"github.com/zerogc/zerogc/lab/report"
+	"github.com/zerogc/zerogc/lab/server"
+)
+
+func init() {
+	// "zerogc load" runs the sample API by re-executing this program; in
+	// that child process this call serves the API and never returns.
+	server.RunChildIfRequested()
+	register(&command{name: "load", summary: "load a Web API with GC on and off; memory over time, bytes per request", run: runLoad})
+}
+
+func runLoad(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("load", "[--flavor nethttp|zero | --url URL --pid PID] [flags]", stderr)
+	flavor := fs.String("flavor", "", "start the lab's sample API: nethttp or zero (default zero unless --url is given)")
+	gc := fs.String("gc", "on", "the sample API's garbage collector: on, off, or limit=SIZE (GOMEMLIMIT=SIZE with GOGC=off)")
+	port := fs.Int("port", 0, "loopback port for the sample API (0: any free port)")
+	url := fs.String("url", "", "load your own server at this http:// URL on loopback instead (needs --pid)")
+	pid := fs.Int("pid", 0, "process id of the server at --url, whose memory is sampled")
+	users := fs.Int("users", 10, "concurrent closed-loop users")
+	requests := fs.Int("requests", 100000, "measured requests in total")
+	delay := fs.Duration("delay", 10*time.Millisecond, "each user's pause after a response")
+	warmup := fs.Int("warmup", 1000, "requests sent without delay before measuring")
+	timeout := fs.Duration("timeout", 5*time.Second, "timeout of one request")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	compare := fs.Bool("compare", false, "run {nethttp, zero} x {gc on, gc off}, print the table, write --html and --svg")
+	htmlPath := fs.String("html", "zerogc-load.html", "with --compare: where to write the HTML report")
+	svgPath := fs.String("svg", "zerogc-load.svg", "with --compare: where to write the SVG chart")
+	profile := fs.Bool("profile-request", false, "serve one request with every allocation recorded and print its top allocation sites")
+	top := fs.Int("top", 15, "with --profile-request: how many sites to print")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := lab.Config{Port: *port, URL: *url, PID: *pid, Users: *users, Requests: *requests,
+		Warmup: *warmup, Delay: *delay, Timeout: *timeout}
+	usageErr := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case *users < 1:
+		return usageErr("--users must be at least 1")
+	case *requests < 1:
+		return usageErr("--requests must be at least 1")
+	case *warmup < 0:
+		return usageErr("--warmup must not be negative")
+	case *delay < 0:
+		return usageErr("--delay must not be negative")
+	case *timeout <= 0:
+		return usageErr("--timeout must be positive")
+	case *top < 1:
+		return usageErr("--top must be at least 1")
+	case *pid != 0 && *url == "":
+		return usageErr("--pid needs --url (the address of that server)")
+	case *url != "" && *pid == 0:
+		return usageErr("--url needs --pid (the server's process id, to sample its memory)")
+	case *url != "" && (set["flavor"] || set["gc"] || set["port"]):
+		return usageErr("--url loads your own server: --flavor, --gc and --port apply only to the lab's sample API")
+	case *compare && (*url != "" || set["flavor"] || set["gc"]):
+		return usageErr("--compare runs both flavors with gc on and off itself: drop --flavor, --gc and --url")
+	case *compare && *profile:
+		return usageErr("choose one of --compare and --profile-request")
+	case *profile && *url != "":
+		return usageErr("--profile-request needs the lab's sample API (--flavor), not --url")
+	}
+	if *url == "" && !*compare {
+		if *flavor == "" {
+			*flavor = string(server.Zero)
+		}
+		f, err := server.ParseFlavor(*flavor)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		cfg.Flavor = f
+		if cfg.GC, err = server.ParseGC(*gc); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg.Progress = stderr
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+
+	switch {
+	case *profile:
+		p, err := lab.Profile(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, p)
+		}
+		fmt.Fprintf(stdout, "%s, after %d warm-up requests:\n", cfg.Name(), cfg.Warmup)
+		return report.WriteProfile(stdout, p, *top)
+	case *compare:
+		rs, err := lab.Compare(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		title := fmt.Sprintf("zerogc load: %d users, %d requests, %v delay", cfg.Users, cfg.Requests, cfg.Delay)
+		if err := os.WriteFile(*svgPath, report.SVG(rs, title), 0o644); err != nil {
+			return err
+		}
+		page, err := report.HTML(rs, title, "zerogc load "+strings.Join(args, " "), time.Now())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*htmlPath, page, 0o644); err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, rs)
+		}
+		if err := report.WriteTable(stdout, rs); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nwrote %s and %s\n", *htmlPath, *svgPath)
+		return nil
+	}
+	r, err := lab.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, r)
+	}
+	return report.WriteText(stdout, r)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

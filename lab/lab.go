@@ -1,0 +1,334 @@
+// Package lab is the zero-GC experiment: it runs a Web API under load with
+// garbage collection on or off and measures the server's memory over time,
+// the bytes and objects it allocates per request, and where those bytes come
+// from. It is the library behind "zerogc load".
+//
+// The sample API runs in a child process (see server.RunChildIfRequested,
+// which every program using this package must call first thing in main), so
+// that its memory is the server's alone. A user's own server on loopback can
+// be loaded too ([Config.URL] and [Config.PID]); then only its resident set
+// size is measured.
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zerogc/zerogc/lab/loadgen"
+	"github.com/zerogc/zerogc/lab/report"
+	"github.com/zerogc/zerogc/lab/sampler"
+	"github.com/zerogc/zerogc/lab/server"
+)
+
+// Config describes one load run.
+type Config struct {
+	// Flavor starts the lab's sample API in a child process. Leave it empty
+	// to load a server of your own at URL.
+	Flavor server.Flavor
+	// GC configures the child's collector.
+	GC server.GCMode
+	// Port is the child's loopback port; 0 picks a free one.
+	Port int
+
+	// URL and PID name a server of your own on loopback.
+	URL string
+	PID int
+
+	// Users is the number of closed-loop users (default 10).
+	Users int
+	// Requests is the number of measured requests (default 100000).
+	Requests int
+	// Warmup is the number of requests sent, without delay, before
+	// measuring, so that connections, buffers and pools are in place.
+	Warmup int
+	// Delay is each user's pause after a response (the seed used 10ms).
+	Delay time.Duration
+	// Timeout bounds one request (default 5s).
+	Timeout time.Duration
+	// SampleEvery is the memory sampling interval (default 100ms).
+	SampleEvery time.Duration
+
+	// Progress, if set, receives a progress bar (for a terminal).
+	Progress io.Writer
+	// Stderr receives the child server's standard error; nil discards it.
+	Stderr io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.Users == 0 {
+		c.Users = 10
+	}
+	if c.SampleEvery == 0 {
+		c.SampleEvery = 100 * time.Millisecond
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	switch {
+	case c.Users < 1:
+		return fmt.Errorf("lab: users must be at least 1, got %d", c.Users)
+	case c.Requests < 1:
+		return fmt.Errorf("lab: requests must be at least 1, got %d", c.Requests)
+	case c.Warmup < 0:
+		return fmt.Errorf("lab: warmup must not be negative, got %d", c.Warmup)
+	case c.Delay < 0:
+		return fmt.Errorf("lab: delay must not be negative, got %v", c.Delay)
+	case c.Flavor != "" && c.URL != "":
+		return errors.New("lab: give either a flavor (the lab's server) or a URL (your own), not both")
+	case c.Flavor == "" && c.URL == "":
+		return errors.New("lab: nothing to load: give a flavor (nethttp or zero) or the URL and PID of your own server")
+	case c.URL != "" && c.PID == 0:
+		return errors.New("lab: loading your own server needs its process id (PID) to measure its memory")
+	}
+	return nil
+}
+
+// target is what a run loads: its URL, the process to watch and, for the
+// lab's own server, its metrics.
+type target struct {
+	url   string
+	pid   int
+	heap  sampler.HeapFunc
+	child *server.Child
+}
+
+func start(cfg *Config, profile bool) (*target, error) {
+	if cfg.Flavor != "" {
+		child, err := server.Start(server.Options{Flavor: cfg.Flavor, GC: cfg.GC, Port: cfg.Port, Profile: profile, Stderr: cfg.Stderr})
+		if err != nil {
+			return nil, err
+		}
+		return &target{url: child.URL, pid: child.PID, heap: child.Metrics, child: child}, nil
+	}
+	if _, err := loadgen.ValidateURL(cfg.URL); err != nil {
+		return nil, err
+	}
+	if err := sampler.CheckPID(cfg.PID); err != nil {
+		return nil, err
+	}
+	return &target{url: cfg.URL, pid: cfg.PID}, nil
+}
+
+func (t *target) stop() {
+	if t.child != nil {
+		_ = t.child.Stop()
+	}
+}
+
+// Name returns the label of a run: "zero gc=off", or the URL.
+func (c *Config) Name() string {
+	if c.Flavor != "" {
+		return string(c.Flavor) + " gc=" + c.GC.String()
+	}
+	return c.URL
+}
+
+// Run performs one load run and returns its report.
+func Run(ctx context.Context, cfg Config) (*report.Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	t, err := start(&cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	defer t.stop()
+	g, err := prepare(ctx, &cfg, t)
+	if err != nil {
+		return nil, err
+	}
+
+	var m0 server.Metrics
+	if t.heap != nil {
+		if m0, err = t.heap(); err != nil {
+			return nil, err
+		}
+	}
+	smp, err := sampler.Start(t.pid, cfg.SampleEvery, t.heap, g.Done)
+	if err != nil {
+		return nil, err
+	}
+	stopBar := progress(cfg.Progress, cfg.Name(), cfg.Requests, g.Done)
+	res, err := g.Run(ctx, cfg.Requests, cfg.Delay)
+	stopBar()
+	samples, serr := smp.Stop()
+	if err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, fmt.Errorf("lab: sampling the server's memory failed (did it exit?): %v", serr)
+	}
+	rep := build(&cfg, t, res, samples)
+	if t.heap != nil {
+		m1, err := t.heap()
+		if err != nil {
+			return nil, err
+		}
+		setHeap(rep, m0, m1, res.Requests)
+	}
+	if res.Requests > 0 && res.OK == 0 {
+		return rep, fmt.Errorf("lab: every request failed%s", errorSummary(res.Errors))
+	}
+	return rep, nil
+}
+
+// prepare checks that the target answers and runs the warm-up.
+func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, error) {
+	g, err := loadgen.New(loadgen.Config{URL: t.url, Users: cfg.Users, Delay: cfg.Delay, Timeout: cfg.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Probe(2 * time.Second); err != nil {
+		return nil, err
+	}
+	if cfg.Warmup > 0 {
+		w, err := g.Run(ctx, cfg.Warmup, 0)
+		if err != nil {
+			return nil, err
+		}
+		if w.OK == 0 {
+			return nil, fmt.Errorf("lab: no warm-up request succeeded%s", errorSummary(w.Errors))
+		}
+	}
+	return g, ctx.Err()
+}
+
+func errorSummary(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, v))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func build(cfg *Config, t *target, res *loadgen.Result, samples []sampler.Sample) *report.Report {
+	r := &report.Report{
+		Name: cfg.Name(), URL: t.url, PID: t.pid,
+		Users: cfg.Users, Requests: cfg.Requests, Warmup: cfg.Warmup, Delay: cfg.Delay.String(),
+		DurationSeconds:   res.Duration.Seconds(),
+		RequestsPerSecond: res.RequestsPerSecond(),
+		Latency: report.Latency{
+			P50: report.Ms(res.Percentile(0.50)), P90: report.Ms(res.Percentile(0.90)),
+			P99: report.Ms(res.Percentile(0.99)), Max: report.Ms(res.Percentile(1)),
+		},
+		OK: res.OK, Errors: res.Errors, ErrorCount: res.ErrorCount(), Aborted: res.Aborted,
+		Samples: samples,
+	}
+	if cfg.Flavor != "" {
+		r.Flavor, r.GC = string(cfg.Flavor), cfg.GC.String()
+	}
+	for _, s := range samples {
+		r.PeakRSSBytes = max(r.PeakRSSBytes, s.RSSBytes)
+	}
+	if len(samples) > 0 {
+		r.RSSGrowthBytes = int64(samples[len(samples)-1].RSSBytes) - int64(samples[0].RSSBytes)
+	}
+	return r
+}
+
+func setHeap(r *report.Report, m0, m1 server.Metrics, requests int) {
+	alloc := m1.AllocBytes - m0.AllocBytes
+	gcs := m1.GCCycles - m0.GCCycles
+	growth := int64(m1.HeapObjectsBytes) - int64(m0.HeapObjectsBytes)
+	r.AllocatedBytes, r.GCCycles, r.HeapGrowthBytes = &alloc, &gcs, &growth
+	if requests > 0 {
+		bpr := float64(alloc) / float64(requests)
+		opr := float64(m1.AllocObjects-m0.AllocObjects) / float64(requests)
+		r.BytesPerRequest, r.ObjectsPerRequest = &bpr, &opr
+	}
+}
+
+// Profile starts the lab's server with every allocation recorded, warms it
+// up, serves one request and returns that request's allocation sites.
+func Profile(ctx context.Context, cfg Config) (*server.Profile, error) {
+	if cfg.Flavor == "" {
+		return nil, errors.New("lab: --profile-request needs the lab's own server (a flavor): a server of your own cannot be asked for its heap profile")
+	}
+	cfg.Requests = 1
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	t, err := start(&cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	defer t.stop()
+	cfg.Users = 1 // one connection: the profiled request reuses the warm one
+	g, err := prepare(ctx, &cfg, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.child.ProfileBegin(); err != nil {
+		return nil, err
+	}
+	res, err := g.Run(ctx, 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	if res.OK != 1 {
+		return nil, fmt.Errorf("lab: the profiled request failed%s", errorSummary(res.Errors))
+	}
+	// Let the server finish the request (it may still be writing or
+	// returning buffers) before the second profile.
+	time.Sleep(50 * time.Millisecond)
+	return t.child.ProfileEnd()
+}
+
+// Compare runs every flavor with the collector on and off, one after the
+// other, with the rest of cfg unchanged.
+func Compare(ctx context.Context, cfg Config) ([]*report.Report, error) {
+	var out []*report.Report
+	for _, f := range []server.Flavor{server.NetHTTP, server.Zero} {
+		for _, gc := range []server.GCMode{{}, {Off: true}} {
+			c := cfg
+			c.Flavor, c.GC = f, gc
+			r, err := Run(ctx, c)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", c.Name(), err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// progress draws a progress bar on w until the returned function is called.
+func progress(w io.Writer, name string, total int, done func() int64) (stop func()) {
+	if w == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	start := time.Now()
+	draw := func() {
+		n := done()
+		const width = 30
+		filled := int(int64(width) * n / int64(total))
+		fmt.Fprintf(w, "\r%-22s [%s%s] %d/%d %5.1fs ", name, strings.Repeat("#", filled), strings.Repeat(".", width-filled), n, total, time.Since(start).Seconds())
+	}
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				draw()
+				fmt.Fprintln(w)
+				return
+			case <-t.C:
+				draw()
+			}
+		}
+	}()
+	return func() { close(quit); wg.Wait() }
+}
