@@ -29,6 +29,10 @@ type Pool[T any] struct {
 	fast  slot[T]
 	items []slot[T]
 
+	// overflow holds what does not fit in the slots when the pool's size
+	// exceeds 2 × GOMAXPROCS; nil otherwise.
+	overflow *ring[T]
+
 	newFn func() *T
 
 	// news and drops count the slow paths only; the fast paths touch no
@@ -58,7 +62,11 @@ type config struct {
 }
 
 // Size sets the number of objects the pool can hold. n <= 0 selects the
-// default, 2 × GOMAXPROCS at the time New is called.
+// default, 2 × GOMAXPROCS at the time New is called. The first 2 × GOMAXPROCS
+// objects live in the slots; a larger pool keeps the rest in a bounded
+// lock-free queue (rounded up to a power of two), which a Get tries when
+// the slots are empty and a Put when they are full. A large pool suits
+// operations with many objects in flight at once.
 func Size(n int) Option { return func(c *config) { c.size = n } }
 
 // Debug makes the pool record every object it hands out, with the stack of
@@ -83,7 +91,11 @@ func New[T any](newFn func() *T, opts ...Option) *Pool[T] {
 	if c.size <= 0 {
 		c.size = 2 * runtime.GOMAXPROCS(0)
 	}
-	p := &Pool[T]{newFn: newFn, items: make([]slot[T], c.size-1)}
+	slots := min(c.size, 2*runtime.GOMAXPROCS(0))
+	p := &Pool[T]{newFn: newFn, items: make([]slot[T], slots-1)}
+	if rest := c.size - slots; rest > 0 {
+		p.overflow = newRing[T](rest)
+	}
 	if c.debug {
 		p.debug = newTracker[T]()
 	}
@@ -114,6 +126,9 @@ func (p *Pool[T]) take() *T {
 	}
 	n := len(p.items)
 	if n == 0 {
+		if p.overflow != nil {
+			return p.overflow.get()
+		}
 		return nil
 	}
 	// Start the scan at a random slot so that goroutines on different
@@ -128,6 +143,9 @@ func (p *Pool[T]) take() *T {
 		if x := p.items[i].p.Load(); x != nil && p.items[i].p.CompareAndSwap(x, nil) {
 			return x
 		}
+	}
+	if p.overflow != nil {
+		return p.overflow.get()
 	}
 	return nil
 }
@@ -157,11 +175,20 @@ func (p *Pool[T]) Put(x *T) {
 			}
 		}
 	}
+	if p.overflow != nil && p.overflow.put(x) {
+		return
+	}
 	p.drops.Add(1)
 }
 
 // Cap returns the number of objects the pool can hold.
-func (p *Pool[T]) Cap() int { return len(p.items) + 1 }
+func (p *Pool[T]) Cap() int {
+	n := len(p.items) + 1
+	if p.overflow != nil {
+		n += len(p.overflow.cells)
+	}
+	return n
+}
 
 // Stats describes the slow paths a pool has taken since it was made.
 type Stats struct {

@@ -170,3 +170,81 @@ func TestStressNeverTwoHolders(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLargePoolKeepsEverythingInItsOverflow(t *testing.T) {
+	p := pool.New(func() *obj { return new(obj) }, pool.Size(1000))
+	if p.Cap() < 1000 {
+		t.Fatalf("Cap() = %d, want at least 1000", p.Cap())
+	}
+	objs := make([]*obj, 1000)
+	for i := range objs {
+		objs[i] = p.Get()
+	}
+	for _, o := range objs {
+		p.Put(o)
+	}
+	if d := p.Stats().Dropped; d != 0 {
+		t.Fatalf("Dropped = %d, want 0: a pool of 1000 must hold 1000", d)
+	}
+	seen := map[*obj]bool{}
+	for range 1000 {
+		o := p.Get()
+		if seen[o] {
+			t.Fatalf("Get returned %p twice", o)
+		}
+		seen[o] = true
+	}
+	if n := p.Stats().New; n != 1000 {
+		t.Fatalf("New = %d, want 1000: the second thousand must come from the pool", n)
+	}
+}
+
+func TestOverflowFullDrops(t *testing.T) {
+	p := pool.New(func() *obj { return new(obj) }, pool.Size(2*runtime.GOMAXPROCS(0)+3))
+	c := p.Cap()
+	objs := make([]*obj, c+5)
+	for i := range objs {
+		objs[i] = p.Get()
+	}
+	for _, o := range objs {
+		p.Put(o)
+	}
+	if d := p.Stats().Dropped; d != 5 {
+		t.Fatalf("Dropped = %d, want 5 (Cap %d, %d returned)", d, c, len(objs))
+	}
+}
+
+// TestStressOverflowNeverTwoHolders runs many goroutines that each hold
+// several objects at once, so that the overflow queue is used, and checks
+// that no object is held twice.
+func TestStressOverflowNeverTwoHolders(t *testing.T) {
+	p := pool.New(func() *obj { return new(obj) }, pool.Size(64))
+	var wg sync.WaitGroup
+	var violations atomic.Int64
+	for g := range 8 {
+		wg.Go(func() {
+			held := make([]*obj, 0, 16)
+			for i := range 5000 {
+				k := 1 + (i+g)%16
+				for range k {
+					o := p.Get()
+					if o.held.Add(1) != 1 {
+						violations.Add(1)
+					}
+					held = append(held, o)
+				}
+				for _, o := range held {
+					if o.held.Add(-1) != 0 {
+						violations.Add(1)
+					}
+					p.Put(o)
+				}
+				held = held[:0]
+			}
+		})
+	}
+	wg.Wait()
+	if v := violations.Load(); v != 0 {
+		t.Fatalf("%d times an object was held by two goroutines", v)
+	}
+}

@@ -2,7 +2,6 @@ package vtask
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/zerogc/zerogc/pool"
 )
@@ -47,12 +46,18 @@ type recycler interface{ recycle() }
 
 func release(arg any) { arg.(recycler).recycle() }
 
+// PoolSize is the capacity of each of the package's pools: enough for a few
+// thousand operations of one type in flight at once (a fan-out) to recycle
+// their sources without allocating. The first 2 × GOMAXPROCS live in the
+// pool's slots, the rest in its overflow queue; see package pool.
+const PoolSize = 4096
+
 // pools maps a pooled type, keyed by a nil *X, to its *pool.Pool[X]. Go has
 // no per-instantiation variables, so the pools of generic types live here.
 var pools sync.Map
 
-// debugPools makes pools created from now on run in debug mode (tests).
-var debugPools atomic.Bool
+// debugKeys holds the keys of the pools to create in debug mode (tests).
+var debugKeys sync.Map
 
 // lookupPool returns the pool of X, or nil if it was not created yet. The
 // callers look up before they build the function for createPool: a func
@@ -70,10 +75,10 @@ func createPool[X any](newFn func(*pool.Pool[X]) *X) *pool.Pool[X] {
 	key := (*X)(nil)
 	var p *pool.Pool[X]
 	mk := func() *X { return newFn(p) }
-	if debugPools.Load() {
-		p = pool.New(mk, pool.Debug())
+	if _, debug := debugKeys.Load(key); debug {
+		p = pool.New(mk, pool.Size(PoolSize), pool.Debug())
 	} else {
-		p = pool.New(mk)
+		p = pool.New(mk, pool.Size(PoolSize))
 	}
 	actual, _ := pools.LoadOrStore(key, p)
 	return actual.(*pool.Pool[X])

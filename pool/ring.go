@@ -1,0 +1,88 @@
+package pool
+
+import "sync/atomic"
+
+// ring is a bounded multi-producer multi-consumer queue of *T, the
+// overflow of a Pool whose size exceeds its slot array. Each cell carries a
+// sequence number that tells producers and consumers whose turn it is, so
+// that every operation is a load and one CompareAndSwap on a position
+// counter, and no cell is written by two goroutines at once.
+type ring[T any] struct {
+	enq   atomic.Uint64 // next position to write
+	_     [cacheLine - 8]byte
+	deq   atomic.Uint64 // next position to read
+	_     [cacheLine - 8]byte
+	mask  uint64
+	cells []cell[T]
+}
+
+type cell[T any] struct {
+	// seq is pos when the cell at pos is free for the producer of pos,
+	// and pos+1 when it holds that producer's value for the consumer of
+	// pos. The consumer then sets it to pos+len(cells), freeing it for the
+	// producer of the next lap.
+	//
+	// Invariant: val is written only by the producer that won the CAS of
+	// enq from pos, before it stores seq = pos+1 (release); it is read and
+	// cleared only by the consumer that won the CAS of deq from pos, after
+	// it loaded seq == pos+1 (acquire).
+	seq atomic.Uint64
+	val *T
+}
+
+func newRing[T any](n int) *ring[T] {
+	size := 1
+	for size < n {
+		size <<= 1
+	}
+	r := &ring[T]{mask: uint64(size - 1), cells: make([]cell[T], size)}
+	for i := range r.cells {
+		r.cells[i].seq.Store(uint64(i))
+	}
+	return r
+}
+
+// put adds x and reports whether there was room.
+func (r *ring[T]) put(x *T) bool {
+	pos := r.enq.Load()
+	for {
+		c := &r.cells[pos&r.mask]
+		seq := c.seq.Load()
+		switch diff := int64(seq - pos); {
+		case diff == 0:
+			if r.enq.CompareAndSwap(pos, pos+1) {
+				c.val = x
+				c.seq.Store(pos + 1)
+				return true
+			}
+			pos = r.enq.Load()
+		case diff < 0:
+			return false // the cell still holds a value from the last lap: full
+		default:
+			pos = r.enq.Load() // another producer took pos
+		}
+	}
+}
+
+// get removes and returns a value, or nil if the ring is empty.
+func (r *ring[T]) get() *T {
+	pos := r.deq.Load()
+	for {
+		c := &r.cells[pos&r.mask]
+		seq := c.seq.Load()
+		switch diff := int64(seq - (pos + 1)); {
+		case diff == 0:
+			if r.deq.CompareAndSwap(pos, pos+1) {
+				x := c.val
+				c.val = nil
+				c.seq.Store(pos + r.mask + 1)
+				return x
+			}
+			pos = r.deq.Load()
+		case diff < 0:
+			return nil // nothing written at pos yet: empty
+		default:
+			pos = r.deq.Load() // another consumer took pos
+		}
+	}
+}

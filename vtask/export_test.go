@@ -1,0 +1,47 @@
+package vtask
+
+import "github.com/zerogc/zerogc/pool"
+
+// Test hooks, visible to package vtask_test only.
+
+// DebugPool makes the pool of X, which must not exist yet, a debug-mode pool.
+func debugPool[X any]() { debugKeys.Store((*X)(nil), true) }
+
+// DebugCompletions makes the pool of Completion[T] a debug-mode pool and
+// returns it. Call it before the first Rent[T].
+func DebugCompletions[T any]() *pool.Pool[Completion[T]] {
+	if lookupPool[Completion[T]]() != nil {
+		panic("DebugCompletions after the pool was created")
+	}
+	debugPool[Completion[T]]()
+	return completionPool[T]()
+}
+
+// DebugRunOps, DebugWhenAll and DebugWhenAny do the same for RunWith's and
+// the combinators' pools.
+func DebugRunOps[T, S any]() *pool.Pool[runOp[T, S]] {
+	debugPool[runOp[T, S]]()
+	return runPool[T, S]()
+}
+func DebugWhenAll[T any]() *pool.Pool[whenAllOp[T]] {
+	debugPool[whenAllOp[T]]()
+	return whenAllPool[T]()
+}
+func DebugWhenAny[T any]() *pool.Pool[whenAnyOp[T]] {
+	debugPool[whenAnyOp[T]]()
+	return whenAnyPool[T]()
+}
+
+// WaitChan returns the channel a Core's awaiters are woken on.
+func (c *Core[T]) WaitChan() chan struct{} { return c.wait.ch }
+
+// FieldsClear reports whether the result and continuation fields are clear.
+func (c *Core[T]) FieldsClear() bool {
+	return c.err == nil && c.fn == nil && c.arg == nil
+}
+
+// SetVersion moves a fresh Core to version v.
+func (c *Core[T]) SetVersion(v uint64) { c.state.Store(v << versionShift) }
+
+// HasWaiter reports whether a goroutine is registered as the awaiter.
+func (c *Core[T]) HasWaiter() bool { return c.state.Load()&flagWaiter != 0 }
