@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/zerogc/zerogc/tune"
+)
+
+func init() {
+	register(&command{
+		name:    "tune",
+		summary: "experiment workbench: run a snippet, read its assembly and escapes, watch the GC live",
+		run:     runTune,
+	})
+}
+
+func runTune(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("tune", "[--addr 127.0.0.1:0] [--timeout 10s] [--memory 512] [--open]", stderr)
+	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on (loopback only; port 0 picks a free port)")
+	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit of one run of a snippet")
+	memory := fs.Int64("memory", 512, "memory limit of a snippet in `MiB` (resident; also its GOMEMLIMIT)")
+	open := fs.Bool("open", false, "open the page in the default browser")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("%w: --timeout must be positive, such as 10s", errUsage)
+	}
+	if *memory < 16 {
+		return fmt.Errorf("%w: --memory must be at least 16 (MiB)", errUsage)
+	}
+	srv, err := tune.NewServer(tune.Config{
+		Addr:   *addr,
+		Runner: tune.Options{Timeout: *timeout, MemoryLimit: *memory << 20},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "zerogc tune: open %s\n(the token in the address is required; press Ctrl+C to stop)\n", srv.URL())
+	if *open {
+		if err := openBrowser(srv.URL()); err != nil {
+			fmt.Fprintf(stderr, "zerogc tune: could not open a browser (%v); open the address above yourself\n", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	return cmd.Start()
+}

@@ -1,0 +1,480 @@
+// app.js: the page of zerogc tune. It talks to the JSON API of the server
+// that serves it (POST /api/run, GET /api/samples, GET /api/events).
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  // el builds a DOM element; children are nodes or strings (as text).
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      e.append(c instanceof Node ? c : String(c));
+    }
+    return e;
+  }
+  const svgNS = "http://www.w3.org/2000/svg";
+  function sv(tag, attrs, text) {
+    const e = document.createElementNS(svgNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function fmtBytes(n) {
+    if (n === undefined || n === null) return "–";
+    const u = ["B", "KiB", "MiB", "GiB"];
+    let i = 0;
+    let v = n;
+    while (Math.abs(v) >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return (i === 0 ? v.toFixed(0) : v.toFixed(v < 10 ? 2 : 1)) + " " + u[i];
+  }
+  const fmtInt = (n) => (n === undefined || n === null ? "–" : Number(n).toLocaleString("en-US"));
+  const fmtMs = (n) => (n < 1 ? n.toFixed(3) : n < 100 ? n.toFixed(2) : n.toFixed(0)) + " ms";
+
+  // ---- state
+  let mode = "release";
+  let samples = [];
+  let running = false;
+  let live = null; // {samples, cycles, callStart, callEnd} while a run streams
+  let last = null; // the last Result
+  const editor = TuneEditor.create($("editor"), "", run);
+  const gotoLine = (n) => editor.goto(n);
+  const lineLink = (n, label) => el("a", { class: "line", onclick: () => gotoLine(n), title: "show line " + n + " in the editor" }, label || "line " + n);
+
+  // ---- tabs
+  const tabs = [...document.querySelectorAll(".tabs button")];
+  function showTab(name) {
+    for (const t of tabs) t.classList.toggle("on", t.dataset.tab === name);
+    for (const p of document.querySelectorAll(".panel")) p.classList.toggle("on", p.id === "tab-" + name);
+    if (name === "gc") drawChart();
+  }
+  for (const t of tabs) t.addEventListener("click", () => showTab(t.dataset.tab));
+  function setCount(tab, n) {
+    const b = tabs.find((t) => t.dataset.tab === tab);
+    let c = b.querySelector(".count");
+    if (n === null) { if (c) c.remove(); return; }
+    if (!c) { c = el("span", { class: "count" }); b.append(c); }
+    c.textContent = n;
+  }
+
+  // ---- mode, samples, save, open
+  for (const b of document.querySelectorAll("#mode button")) {
+    b.addEventListener("click", () => setMode(b.dataset.mode));
+  }
+  function setMode(m) {
+    mode = m === "debug" ? "debug" : "release";
+    for (const b of document.querySelectorAll("#mode button")) b.classList.toggle("on", b.dataset.mode === mode);
+  }
+  function load(exp) {
+    editor.setText(exp.code || "");
+    $("input").value = exp.input || "";
+    setMode(exp.mode || "release");
+  }
+  $("sample").addEventListener("change", () => {
+    const s = samples.find((x) => x.id === $("sample").value);
+    if (s) load(s);
+  });
+  $("save").addEventListener("click", () => {
+    const exp = { tune: 1, code: editor.getText(), input: $("input").value, mode };
+    const blob = new Blob([JSON.stringify(exp, null, 2) + "\n"], { type: "application/json" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: "experiment.tune.json" });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  });
+  $("open").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", async () => {
+    const f = $("file").files[0];
+    if (!f) return;
+    const text = await f.text();
+    $("file").value = "";
+    if (/\.json$/i.test(f.name)) {
+      try {
+        const exp = JSON.parse(text);
+        if (typeof exp.code !== "string") throw new Error("no \"code\" field");
+        load(exp);
+      } catch (e) {
+        setStatus("cannot open " + f.name + ": " + e.message, "err");
+      }
+    } else {
+      load({ code: text, input: $("input").value, mode });
+    }
+  });
+
+  function setStatus(text, cls) {
+    const s = $("status");
+    s.textContent = text;
+    s.className = "status" + (cls ? " " + cls : "");
+  }
+
+  // ---- live events
+  function connectEvents() {
+    const es = new EventSource("/api/events");
+    es.addEventListener("status", (m) => {
+      const ev = JSON.parse(m.data);
+      if (ev.status === "building") setStatus("building…", "busy");
+      if (ev.status === "running") {
+        setStatus("running…", "busy");
+        live = { samples: [], cycles: [], callStartMs: null, callEndMs: null };
+        drawChart();
+      }
+    });
+    es.addEventListener("sample", (m) => {
+      if (!live) return;
+      live.samples.push(JSON.parse(m.data).sample);
+      scheduleDraw();
+    });
+    es.addEventListener("cycle", (m) => {
+      if (!live) return;
+      live.cycles.push(JSON.parse(m.data).cycle);
+      scheduleDraw();
+    });
+    es.onerror = () => {}; // EventSource reconnects by itself
+  }
+  let drawPending = false;
+  function scheduleDraw() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => { drawPending = false; drawChart(); });
+  }
+
+  // ---- run
+  async function run() {
+    if (running) return;
+    running = true;
+    $("run").disabled = true;
+    setStatus("building…", "busy");
+    editor.clearMarks();
+    live = { samples: [], cycles: [] };
+    drawChart();
+    const t0 = performance.now();
+    let res;
+    try {
+      const r = await fetch("/api/run", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ code: editor.getText(), input: $("input").value, mode }),
+      });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.error || r.statusText);
+      res = body;
+    } catch (e) {
+      setStatus(e.message, "err");
+      renderOutput({ error: e.message, stdout: "", stderr: "" });
+      showTab("output");
+      running = false;
+      $("run").disabled = false;
+      return;
+    }
+    running = false;
+    $("run").disabled = false;
+    last = res;
+    live = null;
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    setStatus(res.error ? res.error : "done in " + secs + " s (build " + (res.buildMs / 1000).toFixed(1) + " s, run " + (res.runMs / 1000).toFixed(2) + " s)", res.error ? "err" : "ok");
+    render(res);
+    document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
+  }
+  $("run").addEventListener("click", run);
+
+  function render(res) {
+    renderOutput(res);
+    renderAsm(res);
+    renderEscapes(res);
+    renderLayout(res);
+    renderAlloc(res);
+    drawChart();
+    renderCycles(res);
+    const marks = [];
+    for (const e of res.compileErrors || []) {
+      marks.push({ line: e.line, col: e.col, severity: "error", message: e.message, cls: "error", source: "compiler" });
+    }
+    for (const d of res.escapes || []) {
+      const sev = d.kind === "heap" || d.kind === "moved" ? "warning" : "info";
+      const cls = d.kind === "heap" ? "heap" : d.kind === "moved" ? "moved" : null;
+      const why = d.chain && d.chain.length ? "\n" + d.chain.join("\n") : "";
+      marks.push({ line: d.line, col: d.col, severity: sev, message: d.message + why, cls, source: "escape analysis" });
+    }
+    editor.mark(marks);
+    if (res.compileErrors && res.compileErrors.length) showTab("output");
+  }
+
+  // ---- Output
+  function renderOutput(res) {
+    const p = $("tab-output");
+    p.replaceChildren();
+    if (res.error) p.append(el("div", { class: "banner err" }, res.error));
+    else p.append(el("div", { class: "banner ok" }, "ran " + (res.entry || "") + "(input) in " + fmtMs(res.alloc ? res.alloc.durationMs : res.runMs)));
+    if (res.compileErrors && res.compileErrors.length) {
+      p.append(el("h3", {}, "Compile errors"));
+      const ul = el("ul", { class: "errors" });
+      for (const e of res.compileErrors) ul.append(el("li", {}, lineLink(e.line, "snippet.go:" + e.line + ":" + e.col), " ", e.message));
+      p.append(ul);
+    }
+    if (res.buildOutput && !(res.compileErrors && res.compileErrors.length)) {
+      p.append(el("h3", {}, "go build"), el("pre", {}, res.buildOutput));
+    }
+    if (res.entry) {
+      const dl = el("dl", { class: "kv" });
+      dl.append(el("dt", {}, "called"), el("dd", {}, res.entry + "(" + JSON.stringify($("input").value) + ")"));
+      dl.append(el("dt", {}, "returned"), el("dd", { id: "result" }, res.results && res.results.length ? res.results.join(", ") : res.panic ? "(panicked)" : "(nothing)"));
+      dl.append(el("dt", {}, "mode"), el("dd", {}, res.mode === "debug" ? "Debug (-gcflags=all=-N -l)" : "Release"));
+      if (res.exitCode) dl.append(el("dt", {}, "exit code"), el("dd", {}, res.exitCode));
+      p.append(dl);
+    }
+    if (res.panic) p.append(el("h3", {}, "Panic"), el("pre", {}, res.panic));
+    p.append(el("h3", {}, "stdout" + (res.stdoutTruncated ? " (truncated)" : "")), el("pre", { id: "stdout" }, res.stdout || ""));
+    if (res.stderr) p.append(el("h3", {}, "stderr" + (res.stderrTruncated ? " (truncated)" : "")), el("pre", {}, res.stderr));
+  }
+
+  // ---- Assembly
+  function renderAsm(res) {
+    const p = $("tab-asm");
+    p.replaceChildren();
+    const fns = res.assembly || [];
+    setCount("asm", fns.length || null);
+    if (!fns.length) { p.append(el("p", { class: "empty" }, "No assembly: the snippet did not build.")); return; }
+    for (const f of fns) {
+      const t = el("table", { class: "asm" });
+      for (const l of f.lines) {
+        if (l.kind === "source") {
+          const where = l.file === "snippet.go" ? String(l.line) : l.file + ":" + l.line;
+          t.append(el("tr", { class: "src" },
+            el("td", { class: "srcline", colspan: 2, onclick: l.file === "snippet.go" ? () => gotoLine(l.line) : null, title: l.file === "snippet.go" ? "show in the editor" : "inlined from the standard library" }, where),
+            el("td", { colspan: 2 }, l.text || "")));
+          continue;
+        }
+        let args;
+        if (l.target) args = el("span", { class: "jmp" }, l.target);
+        else if (l.call) args = el("span", { class: "call" + (/^runtime\.(newobject|makeslice|mallocgc|growslice|convT|concatstring|makemap|slicebytetostring|rawstring)/.test(l.call) ? " alloc" : "") }, l.args);
+        else args = l.args || "";
+        t.append(el("tr", {},
+          el("td", { class: "lbl" }, l.label ? l.label + ":" : ""),
+          el("td", { class: "pc" }, String(l.pc)),
+          el("td", { class: "op" }, l.op),
+          el("td", {}, args)));
+      }
+      p.append(el("div", { class: "asm-fn", "data-fn": f.name },
+        el("h3", {}, "func " + f.name, el("span", { class: "meta" }, "line " + f.line + " · " + f.size + " bytes · args " + f.args + " · locals " + f.locals)), t));
+    }
+  }
+
+  // ---- Escapes
+  let escFilter = { heap: true, moved: true, leak: true, stack: true, inline: true, inlined: true, noinline: true, other: true, devirtualized: true };
+  function renderEscapes(res) {
+    const p = $("tab-escapes");
+    p.replaceChildren();
+    const ds = res.escapes || [];
+    const heap = ds.filter((d) => d.kind === "heap" || d.kind === "moved").length;
+    setCount("escapes", ds.length ? heap + "/" + ds.length : null);
+    if (!ds.length) { p.append(el("p", { class: "empty" }, "No decisions: the snippet did not build.")); return; }
+    const groups = [["heap", "escapes"], ["moved", "moved"], ["leak", "leaks"], ["stack", "stays"], ["inline", "can inline"], ["inlined", "inlined"], ["noinline", "cannot inline"]];
+    const f = el("div", { class: "filters" }, "Show: ");
+    for (const [k, label] of groups) {
+      const cb = el("input", { type: "checkbox", checked: escFilter[k], onchange: (e) => { escFilter[k] = e.target.checked; renderEscapes(res); } });
+      f.append(el("label", {}, cb, " " + label + " (" + ds.filter((d) => d.kind === k).length + ")"));
+    }
+    p.append(f);
+    for (const d of ds) {
+      if (escFilter[d.kind] === false) continue;
+      const box = el("div", { class: "esc", "data-line": d.line, "data-kind": d.kind },
+        el("span", { class: "badge " + d.kind }, d.kind), lineLink(d.line, "line " + d.line + ":" + d.col), "  ", d.message,
+        d.func ? el("span", { class: "empty" }, " in " + d.func) : null);
+      if (d.chain && d.chain.length) {
+        box.append(el("details", {}, el("summary", {}, "why (" + d.chain.length + " steps)"), el("ol", {}, d.chain.map((c) => el("li", {}, c)))));
+      }
+      p.append(box);
+    }
+  }
+
+  // ---- Layout
+  const palette = ["#4c8df6", "#2e9b57", "#e08a1e", "#8a5cd6", "#d9473a", "#1ba3a3", "#b0772c", "#c2469b"];
+  function renderLayout(res) {
+    const p = $("tab-layout");
+    p.replaceChildren();
+    const ls = res.layouts || [];
+    setCount("layout", ls.length || null);
+    if (!ls.length) { p.append(el("p", { class: "empty" }, "The snippet declares no top-level struct type (generic types are not shown).")); return; }
+    for (const s of ls) {
+      const pad = s.fields.reduce((a, f) => a + f.padBefore, 0) + s.trailingPad;
+      const box = el("div", { class: "struct" }, el("h3", {}, "type " + s.name + " struct", el("span", { class: "empty" }, " — size " + s.size + ", align " + s.align + ", padding " + pad + " byte" + (pad === 1 ? "" : "s"))));
+      const bytes = el("div", { class: "bytes", title: "one cell per byte" });
+      s.fields.forEach((f, i) => {
+        for (let b = 0; b < f.padBefore; b++) bytes.append(el("span", { class: "pad", title: "padding" }, ""));
+        for (let b = 0; b < f.size; b++) bytes.append(el("span", { style: "background:" + palette[i % palette.length], title: f.name + " " + f.type }, b === 0 ? f.name.slice(0, 2) : ""));
+      });
+      for (let b = 0; b < s.trailingPad; b++) bytes.append(el("span", { class: "pad", title: "trailing padding" }, ""));
+      if (s.size <= 256) box.append(bytes);
+      const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "offset"), el("th", {}, "field"), el("th", {}, "type"), el("th", { class: "num" }, "size"), el("th", { class: "num" }, "align")));
+      let end = 0;
+      for (const f of s.fields) {
+        if (f.padBefore) t.append(el("tr", { class: "padrow" }, el("td", { class: "num" }, String(end)), el("td", { colspan: 2 }, "padding"), el("td", { class: "num" }, String(f.padBefore)), el("td", {}, "")));
+        t.append(el("tr", {}, el("td", { class: "num" }, String(f.offset)), el("td", {}, f.name), el("td", { style: "font-family:var(--mono)" }, f.type), el("td", { class: "num" }, String(f.size)), el("td", { class: "num" }, String(f.align))));
+        end = f.offset + f.size;
+      }
+      if (s.trailingPad) t.append(el("tr", { class: "padrow" }, el("td", { class: "num" }, String(end)), el("td", { colspan: 2 }, "trailing padding (size rounds up to align " + s.align + ")"), el("td", { class: "num" }, String(s.trailingPad)), el("td", {}, "")));
+      box.append(t);
+      p.append(box);
+    }
+  }
+
+  // ---- Allocations
+  function renderAlloc(res) {
+    const p = $("tab-alloc");
+    p.replaceChildren();
+    const a = res.alloc;
+    if (!a) { setCount("alloc", null); p.append(el("p", { class: "empty" }, "No allocation data: the call did not complete.")); return; }
+    setCount("alloc", fmtBytes(a.bytes));
+    p.append(el("div", { class: "big" },
+      el("div", {}, el("b", { id: "alloc-bytes" }, fmtBytes(a.bytes)), "allocated by the call"),
+      el("div", {}, el("b", {}, fmtInt(a.objects)), "heap objects"),
+      el("div", {}, el("b", {}, String(a.gcs)), "GC cycles during the call"),
+      el("div", {}, el("b", {}, fmtMs(a.durationMs)), "duration")));
+    p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function."));
+    const sites = a.sites || [];
+    if (!sites.length) { p.append(el("p", {}, "No allocation site in the snippet.")); return; }
+    const max = Math.max(...sites.map((s) => s.bytes));
+    const t = el("table", {}, el("tr", {}, el("th", {}, "line"), el("th", {}, "function"), el("th", {}, "via"), el("th", { class: "num" }, "bytes"), el("th", { class: "num" }, "objects")));
+    for (const s of sites) {
+      t.append(el("tr", {},
+        el("td", {}, lineLink(s.line, String(s.line))),
+        el("td", {}, s.func), el("td", {}, s.via || "—"),
+        el("td", { class: "num bar-cell" }, el("i", { style: "width:" + (100 * s.bytes / max).toFixed(1) + "%" }), el("span", {}, fmtBytes(s.bytes))),
+        el("td", { class: "num" }, fmtInt(s.objects))));
+    }
+    p.append(t);
+  }
+
+  // ---- GC chart
+  function chartData() {
+    if (live) return { samples: live.samples, cycles: live.cycles, callStartMs: null, callEndMs: null };
+    if (last) return { samples: last.samples || [], cycles: last.cycles || [], callStartMs: last.callStartMs, callEndMs: last.callEndMs };
+    return { samples: [], cycles: [] };
+  }
+  function niceMax(v) {
+    if (v <= 0) return 1;
+    const e = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= v) return m * e;
+    return 10 * e;
+  }
+  function drawChart() {
+    const box = $("chart");
+    if (!box.offsetParent) return; // hidden tab
+    const d = chartData();
+    const W = box.clientWidth || 800, H = box.clientHeight || 340;
+    const m = { l: 62, r: 70, t: 12, b: 40 };
+    const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img", "aria-label": "GC chart" });
+    const iw = W - m.l - m.r, ih = H - m.t - m.b;
+    const ss = d.samples;
+    let tmax = 100;
+    for (const s of ss) tmax = Math.max(tmax, s.ms);
+    for (const c of d.cycles) tmax = Math.max(tmax, c.atMs);
+    tmax = niceMax(tmax * 1.02);
+    let ymax = 1 << 20;
+    for (const s of ss) ymax = Math.max(ymax, s.inUse, s.live, s.goal);
+    ymax = niceMax(ymax * 1.08);
+    let amax = 1 << 20;
+    for (const s of ss) amax = Math.max(amax, s.alloc);
+    amax = niceMax(amax * 1.05);
+    const x = (t) => m.l + (t / tmax) * iw;
+    const y = (v) => m.t + ih - (v / ymax) * ih;
+    const ya = (v) => m.t + ih - (v / amax) * ih;
+    const grid = sv("g", { class: "grid" }), axis = sv("g", { class: "axis" });
+    for (let i = 0; i <= 4; i++) {
+      const v = (ymax * i) / 4, yy = y(v);
+      grid.append(sv("line", { x1: m.l, x2: m.l + iw, y1: yy, y2: yy }));
+      axis.append(sv("text", { x: m.l - 6, y: yy + 3, "text-anchor": "end" }, fmtBytes(v)));
+      axis.append(sv("text", { x: m.l + iw + 6, y: ya((amax * i) / 4) + 3, fill: "#8a5cd6" }, fmtBytes((amax * i) / 4)));
+    }
+    for (let i = 0; i <= 5; i++) {
+      const t = (tmax * i) / 5;
+      axis.append(sv("text", { x: x(t), y: m.t + ih + 30, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
+    }
+    svg.append(grid, axis);
+    svg.append(sv("rect", { x: m.l, y: m.t, width: iw, height: ih, fill: "none", stroke: "#e2e5eb" }));
+    if (d.callStartMs !== null && d.callStartMs !== undefined && d.callEndMs > d.callStartMs) {
+      svg.append(sv("rect", { class: "callwin", x: x(d.callStartMs), y: m.t, width: Math.max(1, x(d.callEndMs) - x(d.callStartMs)), height: ih }));
+      svg.append(sv("text", { x: x(d.callStartMs) + 4, y: m.t + 12, "font-size": 10, fill: "#2f6fde" }, "call"));
+    }
+    // one vertical line per GC cycle, labelled with its number
+    const gcg = sv("g", { id: "gclines" });
+    let lastLabelX = -1e9;
+    for (const c of d.cycles) {
+      const xx = x(c.atMs);
+      const cls = c.forced ? " forced" : "";
+      const line = sv("line", { class: "gcl" + cls, x1: xx, x2: xx, y1: m.t, y2: m.t + ih, "data-n": c.n });
+      line.append(sv("title", {}, "GC #" + c.n + (c.forced ? (c.byTune ? " forced by tune (allocation profile)" : " forced") : " automatic") + " at " + c.atMs.toFixed(1) + " ms, pause " + c.pauseMs.toFixed(3) + " ms, heap " + c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB, goal " + c.goalMB + " MB"));
+      gcg.append(line);
+      if (xx - lastLabelX > 26) {
+        gcg.append(sv("text", { class: "gct" + cls, x: xx, y: m.t + ih + 13, "text-anchor": "middle" }, String(c.n) + (c.forced ? "F" : "")));
+        lastLabelX = xx;
+      }
+    }
+    svg.append(gcg);
+    function path(get, sy, stroke, extra) {
+      if (!ss.length) return;
+      let dd = "";
+      ss.forEach((s, i) => { dd += (i ? "L" : "M") + x(s.ms).toFixed(1) + "," + sy(get(s)).toFixed(1); });
+      svg.append(sv("path", Object.assign({ d: dd, fill: "none", stroke, "stroke-width": 1.6 }, extra || {})));
+    }
+    if (ss.length) {
+      let area = "M" + x(ss[0].ms).toFixed(1) + "," + y(0);
+      for (const s of ss) area += "L" + x(s.ms).toFixed(1) + "," + y(s.inUse).toFixed(1);
+      area += "L" + x(ss[ss.length - 1].ms).toFixed(1) + "," + y(0) + "Z";
+      svg.append(sv("path", { d: area, fill: "#4c8df6", opacity: 0.14 }));
+    }
+    path((s) => s.inUse, y, "#4c8df6");
+    path((s) => s.live, y, "#2e9b57", { "stroke-width": 1.4 });
+    path((s) => s.goal, y, "#e08a1e", { "stroke-dasharray": "5 3", "stroke-width": 1.3 });
+    path((s) => s.alloc, ya, "#8a5cd6", { "stroke-width": 1.3, opacity: 0.8 });
+    axis.append(sv("text", { x: m.l + iw / 2, y: H - 2, "text-anchor": "middle" }, "time since the child started · GC numbers below the axis (F = forced)"));
+    box.replaceChildren(svg);
+    const forced = d.cycles.filter((c) => c.forced).length;
+    const pause = d.cycles.reduce((a, c) => a + c.pauseMs, 0);
+    const sum = $("gc-summary");
+    sum.replaceChildren(
+      el("b", { id: "gc-count" }, String(d.cycles.length)), " cycles (", String(forced), " forced), total pause ", el("b", {}, pause.toFixed(2) + " ms"),
+      " · ", String(ss.length), " samples",
+      last && !live ? (last.cyclesComplete ? " · all " + last.numGC + " cycles the runtime counted are here ✓" : last.numGC ? " · runtime counted " + last.numGC + " cycles" : "") : live ? " · live" : "");
+    setCount("gc", d.cycles.length || null);
+  }
+  window.addEventListener("resize", scheduleDraw);
+
+  function renderCycles(res) {
+    const p = $("cycles");
+    p.replaceChildren();
+    const cs = res.cycles || [];
+    if (!cs.length) return;
+    const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", { class: "num" }, "at"), el("th", {}, "kind"), el("th", { class: "num" }, "pause"), el("th", { class: "num" }, "concurrent"), el("th", { class: "num" }, "heap start→end→live"), el("th", { class: "num" }, "goal")));
+    for (const c of cs) {
+      t.append(el("tr", {},
+        el("td", { class: "num" }, String(c.n)), el("td", { class: "num" }, c.atMs.toFixed(1) + " ms"),
+        el("td", {}, c.forced ? (c.byTune ? "forced by tune (profile)" : "forced") : "automatic"),
+        el("td", { class: "num" }, c.pauseMs.toFixed(3) + " ms"), el("td", { class: "num" }, c.concurrentMs.toFixed(2) + " ms"),
+        el("td", { class: "num" }, c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB"), el("td", { class: "num" }, c.goalMB + " MB")));
+    }
+    p.append(t);
+  }
+
+  // ---- start
+  async function init() {
+    try {
+      const r = await fetch("/api/samples");
+      samples = await r.json();
+    } catch (e) {
+      setStatus("cannot load the samples: " + e.message, "err");
+    }
+    const sel = $("sample");
+    for (const s of samples) sel.append(el("option", { value: s.id }, s.title));
+    if (samples.length) load(samples[0]);
+    connectEvents();
+    document.body.dataset.ready = "1";
+  }
+  init();
+})();

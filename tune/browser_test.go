@@ -1,0 +1,132 @@
+package tune
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// findChromium returns the path of a Chromium or Chrome binary. Without
+// one the browser test skips, except in CI (CI=true), where .ci/run
+// installs Debian's chromium and a missing browser is a failure.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium in PATH: CI must install it (apt-get install chromium)")
+	}
+	t.Skip("skipping the browser test: no chromium in PATH (install Debian's chromium package to run it)")
+	return ""
+}
+
+// TestBrowser loads the page in a headless Chromium, runs the allocating
+// sample and checks the Assembly tab, the editor's escape marks and the GC
+// chart, then saves a screenshot (to $TUNE_SCREENSHOT if set).
+func TestBrowser(t *testing.T) {
+	chromium := findChromium(t)
+	srv := startServer(t, Options{})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1500, 920),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	// The first call starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 150*time.Second)
+	defer cancel()
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	count := func(js string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatalf("evaluating %s: %v", js, err)
+		}
+		return n
+	}
+	tab := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Click(chromedp.CSS(`.tabs button[data-tab="` + name + `"]`))
+	}
+
+	do("loading the page",
+		chromedp.Navigate(srv.URL()),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+	do("running the allocating sample",
+		chromedp.Click(chromedp.CSS(`#run`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="1"]`)))
+	result, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#result`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Assembly tab: the sample's function with its instructions and calls.
+	do("opening the Assembly tab", tab("asm"), chromedp.WaitVisible(chromedp.CSS(`#tab-asm .asm-fn`)))
+	asmFuncs := count(`document.querySelectorAll('#tab-asm .asm-fn').length`)
+	asmRun := count(`document.querySelectorAll('#tab-asm .asm-fn[data-fn="Run"]').length`)
+	asmCalls := count(`document.querySelectorAll('#tab-asm .asm-fn[data-fn="Run"] .call').length`)
+
+	// Escapes: the allocating line (21) is marked in the tab and in the editor.
+	do("opening the Escapes tab", tab("escapes"), chromedp.WaitVisible(chromedp.CSS(`#tab-escapes .esc`)))
+	heapMarks := count(`document.querySelectorAll('#tab-escapes .esc[data-kind="heap"][data-line="21"]').length`)
+	heapLine := count(`[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.classList.contains('tune-heap')) + 1`)
+
+	// GC: one vertical line per collection.
+	do("opening the GC tab", tab("gc"), chromedp.WaitVisible(chromedp.CSS(`#chart svg`)), chromedp.Sleep(300*time.Millisecond))
+	gcLines := count(`document.querySelectorAll('#gclines line.gcl').length`)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+
+	if result != "15000000" {
+		t.Errorf("returned value shown = %q, want 15000000", result)
+	}
+	if asmFuncs == 0 || asmRun != 1 || asmCalls == 0 {
+		t.Errorf("Assembly tab: %d functions, %d named Run, %d calls in Run; want Run with its calls", asmFuncs, asmRun, asmCalls)
+	}
+	if heapMarks == 0 {
+		t.Error("Escapes tab: no heap decision for line 21 (make([]int, 3000))")
+	}
+	if heapLine != 21 {
+		t.Errorf("editor: first line marked as escaping is %d, want 21", heapLine)
+	}
+	if gcLines < 1 {
+		t.Errorf("GC chart drew %d GC lines, want at least 1", gcLines)
+	}
+	out := os.Getenv("TUNE_SCREENSHOT")
+	if out == "" {
+		out = filepath.Join(t.TempDir(), "tune.png")
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", out, len(png))
+}
