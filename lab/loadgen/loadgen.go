@@ -131,7 +131,7 @@ func New(cfg Config) (*Generator, error) {
 func ValidateURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("loadgen: bad URL %q: %v", raw, err)
+		return nil, fmt.Errorf("loadgen: bad URL %q: %v (want e.g. http://127.0.0.1:8080/path)", raw, err)
 	}
 	if u.Scheme != "http" {
 		return nil, fmt.Errorf("loadgen: URL %q: only http:// is supported (got scheme %q)", raw, u.Scheme)

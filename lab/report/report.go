@@ -125,8 +125,8 @@ func WriteText(w io.Writer, r *Report) error {
 func WriteProfile(w io.Writer, p *server.Profile, n int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "one request allocated %d bytes in %d objects on the server\n", p.Bytes, p.Objects)
-	if p.PoolSetupBytes > 0 {
-		fmt.Fprintf(&b, "(not counted: %d bytes in %d objects re-creating sync.Pool arrays that the profiler's own collection emptied)\n", p.PoolSetupBytes, p.PoolSetupObjects)
+	if p.ExcludedBytes > 0 {
+		fmt.Fprintf(&b, "(not counted: %d bytes in %d objects caused by the profiler's own collection: sync.Pool arrays re-created, collector threads)\n", p.ExcludedBytes, p.ExcludedObjects)
 	}
 	if len(p.Sites) == 0 {
 		b.WriteString("no allocation sites: the request allocated nothing on the heap\n")
@@ -203,13 +203,13 @@ func optBytes(p *int64) string {
 	return MiB(*p)
 }
 
-// MiB formats a byte count: bytes below 10 KiB, KiB below 10 MiB, else MiB.
+// MiB formats a byte count: bytes below 10 KiB, KiB below 1 MiB, else MiB.
 func MiB(n int64) string {
 	a := math.Abs(float64(n))
 	switch {
 	case a < 10<<10:
 		return fmt.Sprintf("%d B", n)
-	case a < 10<<20:
+	case a < 1<<20:
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))

@@ -16,7 +16,7 @@ var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#
 // Chart geometry, in SVG user units.
 const (
 	chartW      = 960
-	marginL     = 78
+	marginL     = 112
 	marginR     = 24
 	panelH      = 200
 	panelGap    = 64
@@ -43,9 +43,7 @@ func SVG(rs []*Report, title string) []byte {
 			}
 		}
 	}
-	if maxT == 0 {
-		maxT = 1
-	}
+	maxT, _ = niceScale(maxT) // the time axis ends on a tick
 	panels := 1
 	if hasHeap {
 		panels = 2
@@ -74,8 +72,8 @@ func SVG(rs []*Report, title string) []byte {
 			fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, marginL, chartW-marginR, y, y)
 			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" fill="#555">%s MiB</text>`+"\n", marginL-6, y+4, trimFloat(v))
 		}
-		xMax, xStep := niceScale(maxT)
-		for t := 0.0; t <= math.Min(xMax, maxT)+xStep/2 && t <= maxT+1e-9; t += xStep {
+		_, xStep := niceScale(maxT)
+		for t := 0.0; t <= maxT+xStep/2; t += xStep {
 			x := xOf(t)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f" stroke="#f0f0f0"/>`, x, x, top, top+panelH)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle" fill="#555">%s s</text>`+"\n", x, top+panelH+16, trimFloat(t))
@@ -146,12 +144,12 @@ func legend(r *Report) string {
 }
 
 // niceScale returns an axis maximum of at least v and a tick step of 1, 2
-// or 5 times a power of ten, giving 4 to 10 ticks.
+// or 5 times a power of ten, giving 4 to 8 ticks.
 func niceScale(v float64) (top, step float64) {
 	if v <= 0 || math.IsNaN(v) {
 		return 1, 0.2
 	}
-	raw := v / 5
+	raw := v / 8
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
 	for _, m := range []float64{1, 2, 5, 10} {
 		step = m * mag

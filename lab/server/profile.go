@@ -15,12 +15,13 @@ type Profile struct {
 	Objects int64 `json:"objects"`
 	// Sites lists the allocation sites, most bytes first.
 	Sites []Site `json:"sites"`
-	// PoolSetup is what sync.Pool spent re-creating its per-P arrays,
-	// which the collection taken before the request discards. It happens on
-	// the first use of each pool after a collection, not per request, so it
-	// is left out of Bytes, Objects and Sites.
-	PoolSetupBytes   int64 `json:"pool_setup_bytes"`
-	PoolSetupObjects int64 `json:"pool_setup_objects"`
+	// ExcludedBytes and ExcludedObjects are what the profiler's own
+	// collection (taken just before the request) caused, left out of Bytes,
+	// Objects and Sites: sync.Pool re-creating the per-P arrays that a
+	// collection drops (on each pool's first use after it), and OS threads
+	// the collector started. Neither happens per request under load.
+	ExcludedBytes   int64 `json:"excluded_bytes"`
+	ExcludedObjects int64 `json:"excluded_objects"`
 }
 
 // Site is one place in the code that allocated during the request.
@@ -86,7 +87,7 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		frames := runtime.CallersFrames(r.Stack())
 		var stack []string
 		var top runtime.Frame
-		own, poolSetup := false, false
+		own, byGC := false, false
 		var fallback runtime.Frame
 		for {
 			f, more := frames.Next()
@@ -94,8 +95,8 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 				own = true
 				break
 			}
-			if f.Function == "sync.(*Pool).pinSlow" {
-				poolSetup = true
+			if causedByGC(f.Function) {
+				byGC = true
 			}
 			if fallback.Function == "" && !isAllocFrame(f.Function) {
 				fallback = f
@@ -113,9 +114,9 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		if own {
 			continue
 		}
-		if poolSetup {
-			p.PoolSetupBytes += b
-			p.PoolSetupObjects += o
+		if byGC {
+			p.ExcludedBytes += b
+			p.ExcludedObjects += o
 			continue
 		}
 		if top.Function == "" {
@@ -145,6 +146,20 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		return p.Sites[i].Function < p.Sites[j].Function
 	})
 	return p
+}
+
+// causedByGC reports frames of the collector and of sync.Pool's set-up
+// after a collection (closures included: "runtime.gcMarkTermination.func3").
+func causedByGC(fn string) bool {
+	if fn == "sync.(*Pool).pinSlow" {
+		return true
+	}
+	for _, p := range []string{"runtime.gcMarkTermination", "runtime.gcStart", "runtime.gcBgMarkWorker", "runtime.GC"} {
+		if fn == p || strings.HasPrefix(fn, p+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // isAllocFrame reports the allocator's own entry points, which name no

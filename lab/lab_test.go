@@ -1,0 +1,100 @@
+package lab
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zerogc/zerogc/lab/server"
+)
+
+func TestRunSmoke(t *testing.T) {
+	for _, f := range []server.Flavor{server.NetHTTP, server.Zero} {
+		t.Run(string(f), func(t *testing.T) {
+			r, err := Run(context.Background(), Config{Flavor: f, GC: server.GCMode{Off: true}, Users: 4, Requests: 500, Warmup: 100, SampleEvery: 5 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK != 500 || r.ErrorCount != 0 || r.Name != string(f)+" gc=off" {
+				t.Fatalf("%s: %d ok, %d errors (%v)", r.Name, r.OK, r.ErrorCount, r.Errors)
+			}
+			if r.BytesPerRequest == nil || r.GCCycles == nil || r.HeapGrowthBytes == nil || *r.GCCycles != 0 {
+				t.Fatalf("heap figures missing or GC ran with GOGC=off: %+v", r)
+			}
+			if len(r.Samples) < 2 || r.PeakRSSBytes == 0 || r.Samples[len(r.Samples)-1].Requests != 500 {
+				t.Fatalf("samples: %d, peak RSS %d", len(r.Samples), r.PeakRSSBytes)
+			}
+			if r.Latency.P50 <= 0 || r.Latency.Max < r.Latency.P99 || r.Latency.P99 < r.Latency.P50 {
+				t.Fatalf("latency percentiles out of order: %+v", r.Latency)
+			}
+		})
+	}
+}
+
+func TestOwnServerByURL(t *testing.T) {
+	child, err := server.Start(server.Options{Flavor: server.Zero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Stop()
+	r, err := Run(context.Background(), Config{URL: child.URL, PID: child.PID, Users: 2, Requests: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK != 200 || r.PeakRSSBytes == 0 {
+		t.Fatalf("%d ok, peak RSS %d", r.OK, r.PeakRSSBytes)
+	}
+	if r.BytesPerRequest != nil || r.GCCycles != nil || r.HeapGrowthBytes != nil {
+		t.Fatal("heap figures reported for a server whose metrics the lab cannot read")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	closed := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	me := os.Getpid()
+	for name, tc := range map[string]struct {
+		cfg  Config
+		want string
+	}{
+		"non-loopback":  {Config{URL: "http://192.0.2.1:80/", PID: me, Requests: 1}, "loopback"},
+		"unreachable":   {Config{URL: "http://" + closed + "/", PID: me, Requests: 1}, "cannot connect"},
+		"no such pid":   {Config{URL: "http://" + closed + "/", PID: 1 << 30, Requests: 1}, "no process"},
+		"url no pid":    {Config{URL: "http://" + closed + "/", Requests: 1}, "process id"},
+		"nothing":       {Config{Requests: 1}, "nothing to load"},
+		"both":          {Config{Flavor: server.Zero, URL: "http://127.0.0.1:1/", Requests: 1}, "not both"},
+		"zero requests": {Config{Flavor: server.Zero}, "requests"},
+		"bad flavor":    {Config{Flavor: "slow", Requests: 1}, "unknown flavor"},
+		"port in use":   {Config{Flavor: server.Zero, Port: busy.Addr().(*net.TCPAddr).Port, Requests: 1}, "in use"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := Run(context.Background(), tc.cfg); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Run hung on bad input")
+			}
+		})
+	}
+	if _, err := Profile(context.Background(), Config{URL: "http://127.0.0.1:1/", PID: me}); err == nil {
+		t.Fatal("Profile of a user's server accepted")
+	}
+}

@@ -1,0 +1,188 @@
+package loadgen
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(h) // listens on 127.0.0.1
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestExactCount(t *testing.T) {
+	var hits atomic.Int64
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	g, err := New(Config{URL: s.URL + "/x", Users: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 6, 537} {
+		hits.Store(0)
+		res, err := g.Run(context.Background(), n, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests != n || res.OK != n || hits.Load() != int64(n) || len(res.Latencies) != n || g.Done() != int64(n) {
+			t.Fatalf("n=%d: result %d requests, %d ok, server saw %d, %d latencies, Done %d",
+				n, res.Requests, res.OK, hits.Load(), len(res.Latencies), g.Done())
+		}
+		if res.ErrorCount() != 0 || res.Aborted != "" {
+			t.Fatalf("n=%d: errors %v, aborted %q", n, res.Errors, res.Aborted)
+		}
+	}
+}
+
+func TestDelayHonoured(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	const users, n, delay = 2, 10, 20 * time.Millisecond
+	g, err := New(Config{URL: s.URL, Users: users, Delay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background(), n, -1) // -1: use Config.Delay
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Some user sent at least n/users requests, each followed by the delay.
+	if min := time.Duration(n/users) * delay; res.Duration < min {
+		t.Fatalf("%d requests by %d users with %v delay took %v, less than %v: delay not honoured", n, users, delay, res.Duration, min)
+	}
+	// And an explicit 0 overrides it.
+	res, err = g.Run(context.Background(), n, 0)
+	if err != nil || res.Requests != n {
+		t.Fatalf("no-delay run: %v, %+v", err, res)
+	}
+}
+
+func TestErrorsCounted(t *testing.T) {
+	var hits atomic.Int64
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1)%3 == 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	g, err := New(Config{URL: s.URL, Users: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background(), 30, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors["status 500"] != 10 || res.OK != 20 || res.Requests != 30 {
+		t.Fatalf("want 10 x status 500 and 20 ok, got %v and %d ok", res.Errors, res.OK)
+	}
+}
+
+func TestTimeoutCounted(t *testing.T) {
+	release := make(chan struct{})
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	g, err := New(Config{URL: s.URL, Users: 2, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background(), 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors["timeout"] != 4 || res.Requests != 4 {
+		t.Fatalf("want 4 timeouts, got %v (%d requests)", res.Errors, res.Requests)
+	}
+}
+
+func TestStopsWhenServerGone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	g, err := New(Config{URL: "http://" + addr + "/", Users: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Probe(time.Second); err == nil || !strings.Contains(err.Error(), "cannot connect") {
+		t.Fatalf("Probe of a closed port: %v", err)
+	}
+	res, err := g.Run(context.Background(), 1_000_000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Aborted == "" || res.Requests >= 1000 || res.Errors["refused"] < abortAfter {
+		t.Fatalf("run against a closed port did not stop early: %d requests, errors %v, aborted %q", res.Requests, res.Errors, res.Aborted)
+	}
+}
+
+func TestStopsOnCancel(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	g, err := New(Config{URL: s.URL, Users: 2, Delay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res, err := g.Run(ctx, 1000, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 2 || !strings.HasPrefix(res.Aborted, "canceled") {
+		t.Fatalf("canceled run: %d requests, aborted %q; want 2 (one per user) and canceled", res.Requests, res.Aborted)
+	}
+}
+
+func TestValidateURL(t *testing.T) {
+	for _, ok := range []string{"http://127.0.0.1:8080/api", "http://localhost:9/", "http://[::1]:80/x", "http://127.1.2.3/"} {
+		if _, err := ValidateURL(ok); err != nil {
+			t.Errorf("ValidateURL(%q): %v", ok, err)
+		}
+	}
+	for bad, want := range map[string]string{
+		"http://10.0.0.1:8080/":    "loopback",
+		"http://example.com/":      "loopback",
+		"http://0.0.0.0:80/":       "loopback",
+		"https://127.0.0.1/":       "only http://",
+		"127.0.0.1:8080":           "want e.g. http://",
+		"http:///nohost":           "no host",
+		"http://127.0.0.1:80:80/%": "bad URL",
+	} {
+		if _, err := ValidateURL(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateURL(%q) = %v, want an error mentioning %q", bad, err, want)
+		}
+	}
+	if _, err := New(Config{URL: "http://127.0.0.1:1/", Users: 0}); err == nil {
+		t.Error("Users 0 accepted")
+	}
+	if _, err := New(Config{URL: "http://127.0.0.1:1/", Users: 1, Delay: -time.Second}); err == nil {
+		t.Error("negative delay accepted")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	r := &Result{}
+	if r.Percentile(0.5) != 0 || r.RequestsPerSecond() != 0 {
+		t.Fatal("empty result")
+	}
+	for i := 1; i <= 100; i++ {
+		r.Latencies = append(r.Latencies, time.Duration(i))
+	}
+	for q, want := range map[float64]time.Duration{0.5: 50, 0.9: 90, 0.99: 99, 1: 100, 0: 1} {
+		if got := r.Percentile(q); got != want {
+			t.Errorf("Percentile(%v) = %v, want %v", q, got, want)
+		}
+	}
+}
