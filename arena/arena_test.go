@@ -86,7 +86,10 @@ func TestMakeSlice(t *testing.T) {
 	for i := range s1 {
 		s1[i] = 1
 	}
-	s1 = append(s1, 7) // must reallocate, not write into the arena
+	grown := append(s1, 7) // must reallocate, not write into the arena
+	if &grown[0] == &s1[0] {
+		t.Fatal("append to a full arena slice did not reallocate")
+	}
 	for _, v := range s2 {
 		if v != 0 {
 			t.Fatal("append to an arena slice overwrote the next allocation")

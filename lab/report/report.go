@@ -4,6 +4,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -72,15 +73,31 @@ func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // WriteTable writes one row per report, aligned, in the units people read:
 // requests/s, milliseconds, bytes and MiB.
 func WriteTable(w io.Writer, rs []*Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trequests\treq/s\tp50 ms\tp99 ms\tmax ms\terrors\tB/req\tobjs/req\tGC cycles\theap growth\tpeak RSS\t")
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Names are padded to one width so that the right-aligning writer
+	// leaves them left-aligned (after its two spaces of padding, which are
+	// cut below).
+	nameW := len("run")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Name, r.OK+r.ErrorCount, r.RequestsPerSecond, r.Latency.P50, r.Latency.P99, r.Latency.Max,
+		nameW = max(nameW, len(r.Name))
+	}
+	fmt.Fprintf(tw, "%-*s\trequests\treq/s\tp50 ms\tp99 ms\tmax ms\terrors\tB/req\tobjs/req\tGC cycles\theap growth\tpeak RSS\t\n", nameW, "run")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%-*s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
+			nameW, r.Name, r.OK+r.ErrorCount, r.RequestsPerSecond, r.Latency.P50, r.Latency.P99, r.Latency.Max,
 			r.ErrorCount, optFloat(r.BytesPerRequest, 0), optFloat(r.ObjectsPerRequest, 2),
 			optUint(r.GCCycles), optBytes(r.HeapGrowthBytes), MiB(int64(r.PeakRSSBytes)))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for line := range bytes.Lines(buf.Bytes()) {
+		if _, err := w.Write(bytes.TrimPrefix(line, []byte("  "))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteMarkdown writes the same table as WriteTable in Markdown.
