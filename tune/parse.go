@@ -266,7 +266,7 @@ func splitPos(pos string) (string, int) {
 	}
 	line, _ := strconv.Atoi(pos[i+1:])
 	file := pos[:i]
-	if file == snippetFile || strings.HasSuffix(file, "/"+snippetFile) && strings.Contains(file, snippetPkg) {
+	if file == snippetFile || strings.HasSuffix(file, "/snippet/"+snippetFile) {
 		file = snippetFile
 	}
 	return file, line

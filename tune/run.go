@@ -215,7 +215,9 @@ func writeModule(dir string, files map[string]string) error {
 func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opt.BuildTimeout)
 	defer cancel()
-	args := []string{"build", "-trimpath", "-o", bin}
+	// No -trimpath: the standard library then shares the build cache
+	// with ordinary builds; normalizeOutput removes the temporary paths.
+	args := []string{"build", "-o", bin}
 	if mode == "debug" {
 		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2")
 	} else {
@@ -241,7 +243,18 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, erro
 	if ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("go build took longer than %v", r.opt.BuildTimeout)
 	}
-	return buf.String(), err
+	return normalizeOutput(buf.String(), mod), err
+}
+
+// normalizeOutput rewrites the paths of the temporary module in the go
+// command's output: the snippet becomes "snippet.go".
+func normalizeOutput(out, mod string) string {
+	out = strings.ReplaceAll(out, mod+string(filepath.Separator), "")
+	return strings.NewReplacer(
+		snippetPkg+"/"+snippetFile, snippetFile,
+		"./snippet/"+snippetFile, snippetFile,
+		"snippet/"+snippetFile, snippetFile,
+	).Replace(out)
 }
 
 // capBuffer keeps the first max bytes written to it and drops the rest.

@@ -1,0 +1,260 @@
+package tune
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func base(s *Server) string { return "http://" + s.Addr().String() }
+
+func runBody(t *testing.T, code, input string) []byte {
+	t.Helper()
+	b, err := json.Marshal(Request{Code: code, Input: input, Mode: "release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestServerGuard checks the access rules: the token, the Host header and
+// the Origin header.
+func TestServerGuard(t *testing.T) {
+	srv := startServer(t, Options{})
+	u := base(srv)
+	body := runBody(t, "package main\nfunc F(s string) {}\n", "")
+	cases := []struct {
+		name   string
+		method string
+		url    string
+		header map[string]string
+		host   string
+		want   int
+	}{
+		{"page without token", "GET", u + "/", nil, "", 403},
+		{"page with wrong token", "GET", u + "/?token=00", nil, "", 403},
+		{"run without token", "POST", u + "/api/run", nil, "", 403},
+		{"run with wrong header token", "POST", u + "/api/run", map[string]string{"X-Tune-Token": "nope"}, "", 403},
+		{"run with foreign origin", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Origin": "http://evil.example"}, "", 403},
+		{"run with origin on another port", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Origin": "http://127.0.0.1:1"}, "", 403},
+		{"cross-site fetch", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Sec-Fetch-Site": "cross-site"}, "", 403},
+		{"rebinding host", "GET", u + "/?token=" + srv.Token(), nil, "evil.example", 403},
+		{"rebinding host with our port", "GET", u + "/api/samples?token=" + srv.Token(), nil, "evil.example:" + strings.Split(srv.Addr().String(), ":")[1], 403},
+		{"events without token", "GET", u + "/api/events", nil, "", 403},
+		{"assets without token", "GET", u + "/assets/app.js", nil, "", 403},
+		{"samples with token", "GET", u + "/api/samples?token=" + srv.Token(), nil, "", 200},
+		{"samples with localhost host", "GET", u + "/api/samples", map[string]string{"X-Tune-Token": srv.Token()}, "localhost:" + strings.Split(srv.Addr().String(), ":")[1], 200},
+		{"run with own origin but not JSON", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Origin": base(srv), "Content-Type": "text/plain"}, "", 415},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range cases {
+		var rd io.Reader
+		if c.method == "POST" {
+			rd = bytes.NewReader(body)
+		}
+		req, _ := http.NewRequest(c.method, c.url, rd)
+		if c.method == "POST" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		if c.host != "" {
+			req.Host = c.host
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: status %d, want %d (%s)", c.name, resp.StatusCode, c.want, msg)
+		}
+	}
+}
+
+// TestServerTokenCookie follows the printed URL like a browser: the token
+// sets a cookie and redirects to a clean address, and the cookie then
+// serves the page and its assets.
+func TestServerTokenCookie(t *testing.T) {
+	srv := startServer(t, Options{})
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.RawQuery != "" || !bytes.Contains(page, []byte("zerogc tune")) {
+		t.Fatalf("status %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	for _, c := range resp.Request.Response.Cookies() {
+		if !c.HttpOnly {
+			t.Errorf("cookie %s is not HttpOnly", c.Name)
+		}
+	}
+	for _, a := range []string{"/assets/app.js", "/assets/editor.js", "/assets/style.css", "/api/samples"} {
+		r, err := client.Get(base(srv) + a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 || n == 0 {
+			t.Errorf("%s: status %d, %d bytes", a, r.StatusCode, n)
+		}
+	}
+}
+
+// TestServerAPI posts the allocating sample as a script would, and
+// watches the event stream while it runs.
+func TestServerAPI(t *testing.T) {
+	srv := startServer(t, Options{})
+	s, _ := SampleByID("alloc")
+
+	// Subscribe to the live events first.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	evReq, _ := http.NewRequestWithContext(ctx, "GET", base(srv)+"/api/events", nil)
+	evReq.Header.Set("X-Tune-Token", srv.Token())
+	evResp, err := http.DefaultClient.Do(evReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evResp.Body.Close()
+	if ct := evResp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("events content type %q", ct)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		sc := bufio.NewScanner(evResp.Body)
+		for sc.Scan() {
+			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				mu.Lock()
+				seen[name]++
+				mu.Unlock()
+			}
+		}
+	}()
+
+	req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, s.Code, "1500")))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Tune-Token", srv.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	if res.Error != "" || len(res.Assembly) == 0 || res.Alloc == nil || res.Alloc.Bytes == 0 || len(res.Cycles) == 0 {
+		t.Fatalf("result: error %q, %d functions, alloc %+v, %d cycles", res.Error, len(res.Assembly), res.Alloc, len(res.Cycles))
+	}
+	heap := false
+	for _, d := range res.Escapes {
+		heap = heap || (d.Kind == "heap" && d.Line == lineOf(t, s.Code, "make([]int, 3000)"))
+	}
+	if !heap {
+		t.Error("no escapes-to-heap decision on the allocating line")
+	}
+
+	// The stream saw the run: wait briefly for the last events.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		ok := seen["status"] >= 3 && seen["sample"] > 0 && seen["cycle"] > 0
+		got := map[string]int{}
+		for k, v := range seen {
+			got[k] = v
+		}
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events seen: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-streamDone
+
+	// Bad requests get a JSON error that says what to send.
+	for _, body := range []string{`{"code": 1}`, `{"code": ""}`, `{"code": "package main", "extra": 1}`, `{"code": "package main\nfunc F(s string) {}", "mode": "turbo"}`} {
+		req, _ := http.NewRequest("POST", base(srv)+"/api/run", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tune-Token", srv.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || e.Error == "" {
+			t.Errorf("%s: status %d, error %q", body, resp.StatusCode, e.Error)
+		}
+	}
+}
+
+func TestServerAddr(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:80", "example.com:80", "nonsense"} {
+		if s, err := NewServer(Config{Addr: addr}); err == nil {
+			s.Shutdown(context.Background())
+			t.Errorf("NewServer(%q) accepted a non-loopback address", addr)
+		}
+	}
+}
+
+// TestServerBusy sends a second run while the first one sleeps: it is
+// refused with 409 and a message.
+func TestServerBusy(t *testing.T) {
+	srv := startServer(t, Options{})
+	code := "package main\n\nimport \"time\"\n\nfunc Wait(s string) int {\n\ttime.Sleep(1500 * time.Millisecond)\n\treturn 1\n}\n"
+	post := func() (int, string) {
+		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, code, "")))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tune-Token", srv.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	first := make(chan int, 1)
+	go func() { c, _ := post(); first <- c }()
+	// Wait until the first run is in progress, then try a second.
+	deadline := time.Now().Add(60 * time.Second)
+	for !srv.runner.busy.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("first run never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	code2, msg := post()
+	if code2 != http.StatusConflict || !strings.Contains(msg, "another snippet is running") {
+		t.Errorf("second run: %d %s", code2, msg)
+	}
+	if c := <-first; c != 200 {
+		t.Errorf("first run: status %d", c)
+	}
+}
