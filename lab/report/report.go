@@ -143,7 +143,7 @@ func WriteProfile(w io.Writer, p *server.Profile, n int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "one request allocated %d bytes in %d objects on the server\n", p.Bytes, p.Objects)
 	if p.ExcludedBytes > 0 {
-		fmt.Fprintf(&b, "(not counted: %d bytes in %d objects caused by the profiler's own collection: sync.Pool arrays re-created, collector threads)\n", p.ExcludedBytes, p.ExcludedObjects)
+		fmt.Fprintf(&b, "(not counted: %d bytes in %d objects that were not the request's: sync.Pool arrays re-created after the profiler's collection, new OS threads)\n", p.ExcludedBytes, p.ExcludedObjects)
 	}
 	if len(p.Sites) == 0 {
 		b.WriteString("no allocation sites: the request allocated nothing on the heap\n")

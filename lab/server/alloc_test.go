@@ -40,3 +40,33 @@ func TestControlMetricsAllocatesNothing(t *testing.T) {
 		t.Fatalf("metrics read allocates %v times, want 0", n)
 	}
 }
+
+// The control channel must not disturb what it measures: answering a
+// metrics request allocates nothing in the child.
+func TestControlChannelAllocatesNothingInChild(t *testing.T) {
+	c, err := Start(Options{Flavor: Zero, GC: GCMode{Off: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	m0, err := c.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for range n {
+		if _, err := c.Metrics(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m1, err := c.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The allocation counters advance per span refill, and the child's
+	// background (fasthttp's once-a-second date refresh) may add a few
+	// hundred bytes; 2000 samples that allocated would add tens of kB.
+	if d := m1.AllocBytes - m0.AllocBytes; d > 2048 {
+		t.Fatalf("%d metric reads made the child allocate %d bytes", n, d)
+	}
+}

@@ -15,11 +15,12 @@ type Profile struct {
 	Objects int64 `json:"objects"`
 	// Sites lists the allocation sites, most bytes first.
 	Sites []Site `json:"sites"`
-	// ExcludedBytes and ExcludedObjects are what the profiler's own
-	// collection (taken just before the request) caused, left out of Bytes,
-	// Objects and Sites: sync.Pool re-creating the per-P arrays that a
-	// collection drops (on each pool's first use after it), and OS threads
-	// the collector started. Neither happens per request under load.
+	// ExcludedBytes and ExcludedObjects are allocations in the window
+	// that are not the request's, left out of Bytes, Objects and Sites:
+	// sync.Pool re-creating the per-P arrays that the profiler's collection
+	// dropped (on each pool's first use after it), and the runtime starting
+	// an OS thread (for the collector, or when sysmon hands off a P). None
+	// of these happens per request under load.
 	ExcludedBytes   int64 `json:"excluded_bytes"`
 	ExcludedObjects int64 `json:"excluded_objects"`
 }
@@ -87,7 +88,7 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		frames := runtime.CallersFrames(r.Stack())
 		var stack []string
 		var top runtime.Frame
-		own, byGC := false, false
+		own, excluded := false, false
 		var fallback runtime.Frame
 		for {
 			f, more := frames.Next()
@@ -95,8 +96,8 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 				own = true
 				break
 			}
-			if causedByGC(f.Function) {
-				byGC = true
+			if notRequest(f.Function) {
+				excluded = true
 			}
 			if fallback.Function == "" && !isAllocFrame(f.Function) {
 				fallback = f
@@ -114,7 +115,7 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		if own {
 			continue
 		}
-		if byGC {
+		if excluded {
 			p.ExcludedBytes += b
 			p.ExcludedObjects += o
 			continue
@@ -148,13 +149,14 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 	return p
 }
 
-// causedByGC reports frames of the collector and of sync.Pool's set-up
-// after a collection (closures included: "runtime.gcMarkTermination.func3").
-func causedByGC(fn string) bool {
+// notRequest reports frames whose allocations are not the request's: the
+// collector, sync.Pool's set-up after a collection, and OS thread creation
+// (closures included: "runtime.gcMarkTermination.func3").
+func notRequest(fn string) bool {
 	if fn == "sync.(*Pool).pinSlow" {
 		return true
 	}
-	for _, p := range []string{"runtime.gcMarkTermination", "runtime.gcStart", "runtime.gcBgMarkWorker", "runtime.GC"} {
+	for _, p := range []string{"runtime.gcMarkTermination", "runtime.gcStart", "runtime.gcBgMarkWorker", "runtime.GC", "runtime.newm"} {
 		if fn == p || strings.HasPrefix(fn, p+".") {
 			return true
 		}
