@@ -101,6 +101,7 @@ func TestBrowser(t *testing.T) {
 	// GC: one vertical line per collection.
 	do("opening the GC tab", tab("gc"), chromedp.WaitVisible(chromedp.CSS(`#chart svg`)), chromedp.Sleep(300*time.Millisecond))
 	gcLines := count(`document.querySelectorAll('#gclines line.gcl').length`)
+	liveEvents := count(`Number(document.body.dataset.liveEvents)`)
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -117,6 +118,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if heapLine != 21 {
 		t.Errorf("editor: first line marked as escaping is %d, want 21", heapLine)
+	}
+	if liveEvents == 0 {
+		t.Error("no sample or cycle reached the page through the event stream while the snippet ran")
 	}
 	if gcLines < 1 {
 		t.Errorf("GC chart drew %d GC lines, want at least 1", gcLines)

@@ -77,7 +77,7 @@ type AsmLine struct {
 	File   string `json:"file,omitempty"` // "snippet.go" or a standard library file for inlined code
 	Line   int    `json:"line"`
 	Text   string `json:"text,omitempty"` // the source text of a "source" row
-	PC     int    `json:"pc,omitempty"`
+	PC     int    `json:"pc"`
 	Op     string `json:"op,omitempty"`
 	Args   string `json:"args,omitempty"`
 	Label  string `json:"label,omitempty"`  // the label of a jump target

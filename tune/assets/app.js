@@ -43,6 +43,7 @@
   let running = false;
   let live = null; // {samples, cycles, callStart, callEnd} while a run streams
   let last = null; // the last Result
+  let liveEvents = 0; // samples and cycles streamed during the current run
   const editor = TuneEditor.create($("editor"), "", run);
   const gotoLine = (n) => editor.goto(n);
   const lineLink = (n, label) => el("a", { class: "line", onclick: () => gotoLine(n), title: "show line " + n + " in the editor" }, label || "line " + n);
@@ -114,8 +115,9 @@
   }
 
   // ---- live events
-  function connectEvents() {
+  function connectEvents(onOpen) {
     const es = new EventSource("/api/events");
+    es.onopen = onOpen;
     es.addEventListener("status", (m) => {
       const ev = JSON.parse(m.data);
       if (ev.status === "building") setStatus("building…", "busy");
@@ -128,11 +130,13 @@
     es.addEventListener("sample", (m) => {
       if (!live) return;
       live.samples.push(JSON.parse(m.data).sample);
+      liveEvents++;
       scheduleDraw();
     });
     es.addEventListener("cycle", (m) => {
       if (!live) return;
       live.cycles.push(JSON.parse(m.data).cycle);
+      liveEvents++;
       scheduleDraw();
     });
     es.onerror = () => {}; // EventSource reconnects by itself
@@ -152,6 +156,7 @@
     setStatus("building…", "busy");
     editor.clearMarks();
     live = { samples: [], cycles: [] };
+    liveEvents = 0;
     drawChart();
     const t0 = performance.now();
     let res;
@@ -179,6 +184,7 @@
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     setStatus(res.error ? res.error : "done in " + secs + " s (build " + (res.buildMs / 1000).toFixed(1) + " s, run " + (res.runMs / 1000).toFixed(2) + " s)", res.error ? "err" : "ok");
     render(res);
+    document.body.dataset.liveEvents = String(liveEvents);
     document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   }
   $("run").addEventListener("click", run);
@@ -229,7 +235,7 @@
       p.append(dl);
     }
     if (res.panic) p.append(el("h3", {}, "Panic"), el("pre", {}, res.panic));
-    p.append(el("h3", {}, "stdout" + (res.stdoutTruncated ? " (truncated)" : "")), el("pre", { id: "stdout" }, res.stdout || ""));
+    p.append(el("h3", {}, "stdout" + (res.stdoutTruncated ? " (truncated)" : "")), el("pre", { id: "stdout", class: res.stdout ? "" : "empty" }, res.stdout || "(nothing)"));
     if (res.stderr) p.append(el("h3", {}, "stderr" + (res.stderrTruncated ? " (truncated)" : "")), el("pre", {}, res.stderr));
   }
 
@@ -336,7 +342,7 @@
       el("div", {}, el("b", {}, fmtInt(a.objects)), "heap objects"),
       el("div", {}, el("b", {}, String(a.gcs)), "GC cycles during the call"),
       el("div", {}, el("b", {}, fmtMs(a.durationMs)), "duration")));
-    p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function."));
+    p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function. Tiny allocations (under 16 bytes, without pointers) share 16-byte blocks: the profile counts blocks, the totals count allocations."));
     const sites = a.sites || [];
     if (!sites.length) { p.append(el("p", {}, "No allocation site in the snippet.")); return; }
     const max = Math.max(...sites.map((s) => s.bytes));
@@ -368,7 +374,7 @@
     if (!box.offsetParent) return; // hidden tab
     const d = chartData();
     const W = box.clientWidth || 800, H = box.clientHeight || 340;
-    const m = { l: 62, r: 70, t: 12, b: 40 };
+    const m = { l: 62, r: 70, t: 12, b: 52 };
     const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img", "aria-label": "GC chart" });
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const ss = d.samples;
@@ -394,7 +400,7 @@
     }
     for (let i = 0; i <= 5; i++) {
       const t = (tmax * i) / 5;
-      axis.append(sv("text", { x: x(t), y: m.t + ih + 30, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
+      axis.append(sv("text", { x: x(t), y: m.t + ih + 28, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
     }
     svg.append(grid, axis);
     svg.append(sv("rect", { x: m.l, y: m.t, width: iw, height: ih, fill: "none", stroke: "#e2e5eb" }));
@@ -433,7 +439,7 @@
     path((s) => s.live, y, "#2e9b57", { "stroke-width": 1.4 });
     path((s) => s.goal, y, "#e08a1e", { "stroke-dasharray": "5 3", "stroke-width": 1.3 });
     path((s) => s.alloc, ya, "#8a5cd6", { "stroke-width": 1.3, opacity: 0.8 });
-    axis.append(sv("text", { x: m.l + iw / 2, y: H - 2, "text-anchor": "middle" }, "time since the child started · GC numbers below the axis (F = forced)"));
+    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · a line and its number per GC cycle (F = forced) · shaded: the call"));
     box.replaceChildren(svg);
     const forced = d.cycles.filter((c) => c.forced).length;
     const pause = d.cycles.reduce((a, c) => a + c.pauseMs, 0);
@@ -473,8 +479,8 @@
     const sel = $("sample");
     for (const s of samples) sel.append(el("option", { value: s.id }, s.title));
     if (samples.length) load(samples[0]);
-    connectEvents();
-    document.body.dataset.ready = "1";
+    // Ready once the event stream is open, so a run's live events are seen.
+    connectEvents(() => { document.body.dataset.ready = "1"; });
   }
   init();
 })();
