@@ -161,6 +161,9 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 		return nil, err
 	}
 	if serr != nil {
+		if res.Aborted != "" {
+			return nil, fmt.Errorf("lab: the run stopped early: %s; sampling the server's memory failed too: %v", res.Aborted, serr)
+		}
 		return nil, fmt.Errorf("lab: sampling the server's memory failed (did it exit?): %v", serr)
 	}
 	rep := build(&cfg, t, res, samples)

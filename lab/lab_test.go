@@ -98,3 +98,29 @@ func TestBadInput(t *testing.T) {
 		t.Fatal("Profile of a user's server accepted")
 	}
 }
+
+// A server that dies in the middle of a run ends the run with an error
+// instead of a hang.
+func TestServerDiesMidRun(t *testing.T) {
+	child, err := server.Start(server.Options{Flavor: server.NetHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), Config{URL: child.URL, PID: child.PID, Users: 2, Requests: 1_000_000, Delay: time.Millisecond, Timeout: time.Second})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	_ = child.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run against a server that exited reported success")
+		}
+		t.Log(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run hung after the server exited")
+	}
+}

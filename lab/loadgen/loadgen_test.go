@@ -140,8 +140,8 @@ func TestStopsOnCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Requests != 2 || !strings.HasPrefix(res.Aborted, "canceled") {
-		t.Fatalf("canceled run: %d requests, aborted %q; want 2 (one per user) and canceled", res.Requests, res.Aborted)
+	if res.Requests > 2 || !strings.HasPrefix(res.Aborted, "canceled") {
+		t.Fatalf("canceled run: %d requests, aborted %q; want at most 2 (one per user) and canceled", res.Requests, res.Aborted)
 	}
 }
 

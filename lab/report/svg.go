@@ -15,9 +15,9 @@ var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#
 
 // Chart geometry, in SVG user units.
 const (
-	chartW      = 960
+	chartW      = 980
 	marginL     = 112
-	marginR     = 24
+	marginR     = 40
 	panelH      = 200
 	panelGap    = 64
 	firstPanelY = 56
@@ -49,7 +49,7 @@ func SVG(rs []*Report, title string) []byte {
 		panels = 2
 	}
 	plotW := float64(chartW - marginL - marginR)
-	gcTop := firstPanelY + panels*(panelH+panelGap) - panelGap + 40
+	gcTop := firstPanelY + panels*(panelH+panelGap) - panelGap + 52
 	legendTop := gcTop
 	if hasHeap {
 		legendTop += len(rs)*gcRowH + 24
@@ -91,8 +91,8 @@ func SVG(rs []*Report, title string) []byte {
 			if pts.Len() == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"><title>%s</title></polyline>`+"\n",
-				palette[ri%len(palette)], strings.TrimSpace(pts.String()), esc(r.Name))
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"><title>%s</title></polyline>`+"\n",
+				palette[ri%len(palette)], dash(r), strings.TrimSpace(pts.String()), esc(r.Name))
 		}
 	}
 	panel(0, "Resident set size (RSS)", maxRSS, func(r *Report, k int) (float64, bool) {
@@ -106,7 +106,7 @@ func SVG(rs []*Report, title string) []byte {
 			}
 			return float64(h.HeapObjectsBytes), true
 		})
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">Garbage collections (a tick per 100 ms sample in which at least one completed)</text>`+"\n", marginL, gcTop-8)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">Garbage collections (a tick at each sample by which at least one more had completed)</text>`+"\n", marginL, gcTop-8)
 		for ri, r := range rs {
 			y := gcTop + ri*gcRowH
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" fill="#555">%s</text>`, marginL-6, y+11, esc(r.Name))
@@ -128,11 +128,20 @@ func SVG(rs []*Report, title string) []byte {
 	}
 	for ri, r := range rs {
 		y := legendTop + ri*18
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="18" height="4" fill="%s"/>`, marginL, y+4, palette[ri%len(palette)])
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"%s/>`, marginL, marginL+20, y+6, y+6, palette[ri%len(palette)], dash(r))
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", marginL+26, y+10, esc(legend(r)))
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
+}
+
+// dash draws runs with the collector off (or limited) dashed, so that two
+// flat series on top of each other stay visible.
+func dash(r *Report) string {
+	if r.GC == "off" || strings.HasPrefix(r.GC, "limit") {
+		return ` stroke-dasharray="7 4"`
+	}
+	return ""
 }
 
 func legend(r *Report) string {
@@ -179,7 +188,7 @@ func HTML(rs []*Report, title, command string, generated time.Time) ([]byte, err
 <style>
 body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}
-th:first-child,td:first-child{text-align:left}code,pre{background:#f6f6f6;padding:2px 4px}pre{padding:8px;overflow-x:auto}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}code,pre{background:#f6f6f6;padding:2px 4px}pre{padding:8px;overflow-x:auto}
 </style></head><body>
 <h1>%s</h1>
 <p>Command: <code>%s</code><br>Generated %s.</p>

@@ -154,5 +154,5 @@ func parseRSS(status []byte) (uint64, error) {
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("sampler: no VmRSS in /proc status (a zombie or kernel thread?)")
+	return 0, errors.New("sampler: no VmRSS in /proc status: the process has exited (a zombie) or is a kernel thread")
 }
