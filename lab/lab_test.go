@@ -124,3 +124,27 @@ func TestServerDiesMidRun(t *testing.T) {
 		t.Fatal("Run hung after the server exited")
 	}
 }
+
+// The GC modes reach the child: with the collector on, or off under a
+// memory limit, allocating ~11 MB makes it collect; off, it never does.
+func TestGCModes(t *testing.T) {
+	for _, tc := range []struct {
+		gc      string
+		collect bool
+	}{{"on", true}, {"limit=6MiB", true}, {"off", false}} {
+		mode, err := server.ParseGC(tc.gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Run(context.Background(), Config{Flavor: server.NetHTTP, GC: mode, Users: 4, Requests: 5000, Warmup: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := *r.GCCycles > 0; got != tc.collect {
+			t.Errorf("gc=%s: %d GC cycles while allocating %d B", tc.gc, *r.GCCycles, *r.AllocatedBytes)
+		}
+		if r.GC != tc.gc {
+			t.Errorf("report says gc=%s, want %s", r.GC, tc.gc)
+		}
+	}
+}
