@@ -291,6 +291,9 @@ func Compare(ctx context.Context, cfg Config) ([]*report.Report, error) {
 	var out []*report.Report
 	for _, f := range []server.Flavor{server.NetHTTP, server.Zero} {
 		for _, gc := range []server.GCMode{{}, {Off: true}} {
+			if err := ctx.Err(); err != nil {
+				return out, fmt.Errorf("lab: comparison interrupted: %w", err)
+			}
 			c := cfg
 			c.Flavor, c.GC = f, gc
 			r, err := Run(ctx, c)

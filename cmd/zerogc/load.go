@@ -141,9 +141,14 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, r)
+		err = writeJSON(stdout, r)
+	} else {
+		err = report.WriteText(stdout, r)
 	}
-	return report.WriteText(stdout, r)
+	if err == nil && r.Aborted != "" {
+		err = fmt.Errorf("the run stopped early: %s", r.Aborted)
+	}
+	return err
 }
 
 func writeJSON(w io.Writer, v any) error {

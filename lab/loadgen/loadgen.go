@@ -45,7 +45,8 @@ type Result struct {
 	Errors map[string]int `json:"errors"`
 	// Duration is the wall time of the run.
 	Duration time.Duration `json:"duration_ns"`
-	// Latencies holds every request's latency, sorted ascending.
+	// Latencies holds every finished request's latency, failed ones
+	// included, sorted ascending.
 	Latencies []time.Duration `json:"-"`
 	// Aborted explains why the run stopped before its count, if it did.
 	Aborted string `json:"aborted,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"sync"
 
@@ -51,6 +52,10 @@ func RunChildIfRequested() {
 }
 
 func childMain(flavor, addr string, stdin io.Reader, stdout io.Writer) int {
+	// Ctrl-C on a terminal signals the whole process group; the parent
+	// decides when the server stops (by closing stdin), so that it can
+	// still read the server's last metrics and report the interrupted run.
+	signal.Ignore(os.Interrupt)
 	fail := func(err error) int {
 		fmt.Fprintf(stdout, "%s%v\n", errorPrefix, err)
 		return 3
