@@ -178,9 +178,10 @@ func trimFloat(v float64) string {
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// HTML returns a self-contained page (inline CSS and SVG, no scripts to
-// fetch) with the table, the chart and each run's details; the raw reports
-// are embedded as JSON for anyone who wants to re-plot them.
+// HTML returns a self-contained page (inline CSS and SVG, nothing to
+// fetch) with the table, the chart and each run's details; the reports'
+// summaries are embedded as JSON (without the samples, which the chart
+// shows).
 func HTML(rs []*Report, title, command string, generated time.Time) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<!DOCTYPE html>
@@ -210,7 +211,14 @@ th:first-child,td:first-child{text-align:left;white-space:nowrap}code,pre{backgr
 		fmt.Fprintf(&b, "<pre>%s</pre>\n", esc(t.String()))
 	}
 	b.WriteString(`<p>Bytes and objects per request are the server's heap allocations (runtime/metrics <code>/gc/heap/allocs</code>) during the measured phase divided by its requests; heap growth is the change of <code>/memory/classes/heap/objects:bytes</code> over the phase; RSS is VmRSS from /proc, sampled every 100 ms.</p>` + "\n")
-	js, err := json.Marshal(rs)
+	// The summaries only: the samples are in the chart, and with them a
+	// seed-sized comparison would weigh a megabyte ("--json" prints them).
+	summaries := make([]Report, len(rs))
+	for i, r := range rs {
+		summaries[i] = *r
+		summaries[i].Samples = nil
+	}
+	js, err := json.Marshal(summaries)
 	if err != nil {
 		return nil, err
 	}
