@@ -52,7 +52,9 @@ type Child struct {
 }
 
 // Start re-executes the running program as the child server (see
-// [RunChildIfRequested]) and waits until it listens.
+// [RunChildIfRequested]) and waits until it listens. The child inherits the
+// environment except GOGC, GOMEMLIMIT and GODEBUG, which Start sets from
+// Options.
 func Start(o Options) (*Child, error) {
 	if _, err := ParseFlavor(string(o.Flavor)); err != nil {
 		return nil, err
