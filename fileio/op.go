@@ -12,6 +12,10 @@ import (
 
 var errNameTooLong error = syscall.ENAMETOOLONG
 
+// maxChunk bounds one read request, so a large read is several requests
+// and a cancel or Close is noticed between them.
+const maxChunk = 4 << 20
+
 type opKind uint8
 
 const (

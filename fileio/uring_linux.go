@@ -269,8 +269,8 @@ func (b *uringBackend) submit(o *op, st stage) {
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
 	case stRead:
 		chunk := o.buf[o.n:]
-		if len(chunk) > 1<<30 {
-			chunk = chunk[:1<<30]
+		if len(chunk) > maxChunk {
+			chunk = chunk[:maxChunk]
 		}
 		uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
 	case stClose:

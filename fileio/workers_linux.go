@@ -14,7 +14,7 @@ import (
 // job opens, stats, reads and closes the file with blocking system calls
 // and completes the op. Pipes and FIFOs are read in non-blocking mode with
 // a short poll so that a cancel or Close is noticed within pollSlice;
-// regular files are read in chunks of at most chunkSize, checking for a
+// regular files are read in chunks of at most maxChunk, checking for a
 // cancel or Close between chunks.
 type workersBackend struct {
 	r    *Reader
@@ -22,10 +22,9 @@ type workersBackend struct {
 	wg   sync.WaitGroup // jobs not yet finished
 }
 
-const (
-	chunkSize = 4 << 20
-	pollSlice = 10 // milliseconds
-)
+// pollSlice is how long (ms) a pipe read waits before it checks again for
+// a cancel or Close.
+const pollSlice = 10
 
 func newWorkers(r *Reader, workers, slots int) backend {
 	return &workersBackend{r: r, pool: vtask.NewWorkerPool(workers, slots)}
@@ -111,8 +110,8 @@ func readBlocking(o *op) {
 			o.buf = nb
 		}
 		chunk := o.buf[o.n:]
-		if len(chunk) > chunkSize {
-			chunk = chunk[:chunkSize]
+		if len(chunk) > maxChunk {
+			chunk = chunk[:maxChunk]
 		}
 		traceStep(EvSubmit, o, "read", 0)
 		m, err := unix.Read(fd, chunk)

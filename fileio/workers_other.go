@@ -19,8 +19,6 @@ type workersBackend struct {
 	wg   sync.WaitGroup
 }
 
-const chunkSize = 4 << 20
-
 func newWorkers(r *Reader, workers, slots int) backend {
 	return &workersBackend{r: r, pool: vtask.NewWorkerPool(workers, slots)}
 }
@@ -81,8 +79,8 @@ func readPortable(o *op) {
 			o.buf = nb
 		}
 		chunk := o.buf[o.n:]
-		if len(chunk) > chunkSize {
-			chunk = chunk[:chunkSize]
+		if len(chunk) > maxChunk {
+			chunk = chunk[:maxChunk]
 		}
 		m, err := f.Read(chunk)
 		o.n += m
