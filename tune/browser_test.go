@@ -107,6 +107,31 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("screenshot: %v", err)
 	}
 
+	// Open an experiment file that does not compile: the editor, the input
+	// and the mode follow the file, and the error is linked to its line.
+	exp := filepath.Join(t.TempDir(), "broken.tune.json")
+	broken := `{"code": "package main\n\nfunc Broken(s string) int {\n\treturn undefinedName\n}\n", "input": "opened", "mode": "release"}`
+	if err := os.WriteFile(exp, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do("opening an experiment file",
+		chromedp.Click(chromedp.CSS(`#mode button[data-mode="debug"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{exp}),
+		chromedp.WaitVisible(chromedp.CSS(`#mode button.on[data-mode="release"]`)))
+	opened := count(`(document.querySelector('.cm-content').textContent.includes('func Broken') ? 1 : 0) + (document.getElementById('input').value === 'opened' ? 1 : 0)`)
+	do("running the broken snippet",
+		chromedp.Click(chromedp.CSS(`#run`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="2"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tab-output .errors li`)))
+	errLinked := count(`[...document.querySelectorAll('#tab-output .errors li')].filter(li => li.textContent.includes('snippet.go:4') && li.textContent.includes('undefined: undefinedName')).length`)
+	errLine := count(`[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.classList.contains('tune-error')) + 1`)
+	if opened != 2 {
+		t.Errorf("after opening the file, %d of code and input were loaded, want both", opened)
+	}
+	if errLinked != 1 || errLine != 4 {
+		t.Errorf("compile error: %d linked entries for line 4, editor marks line %d; want 1 and line 4", errLinked, errLine)
+	}
+
 	if result != "15000000" {
 		t.Errorf("returned value shown = %q, want 15000000", result)
 	}

@@ -110,14 +110,21 @@ func TestRunAllocatingSample(t *testing.T) {
 		t.Errorf("%d cycles marked as forced by tune, want 1", byTune)
 	}
 
-	// Samples: at least 10 Hz during the call.
-	if len(res.Samples) < 2 {
-		t.Fatalf("%d samples", len(res.Samples))
-	}
-	for i := 1; i < len(res.Samples); i++ {
-		if gap := res.Samples[i].Ms - res.Samples[i-1].Ms; gap > 100 {
-			t.Errorf("%.1f ms between samples %d and %d: slower than 10 Hz", gap, i-1, i)
+	// Samples: at least 10 Hz during the call (the sampler asks for 100 Hz;
+	// a busy machine may delay one tick, so single gaps get some slack).
+	inCall := 0
+	for i, s := range res.Samples {
+		if s.Ms >= res.CallStartMs && s.Ms <= res.CallEndMs {
+			inCall++
 		}
+		if i > 0 {
+			if gap := s.Ms - res.Samples[i-1].Ms; gap > 500 {
+				t.Errorf("%.1f ms between samples %d and %d", gap, i-1, i)
+			}
+		}
+	}
+	if callMs := res.CallEndMs - res.CallStartMs; float64(inCall) < callMs/100 {
+		t.Errorf("%d samples during a call of %.0f ms: fewer than 10 per second", inCall, callMs)
 	}
 	last := res.Samples[len(res.Samples)-1]
 	if last.Alloc < n*arrayBytes || last.Cycles == 0 {
@@ -377,5 +384,40 @@ func TestRunCanceled(t *testing.T) {
 	}
 	if res.Killed != "canceled" && !strings.Contains(res.Error, "canceled") {
 		t.Errorf("killed=%q error=%q, want canceled", res.Killed, res.Error)
+	}
+}
+
+// TestRunSamplerDoesNotAllocate runs a function that allocates nothing for
+// 150 ms while the harness samples: the call's totals stay at zero, so the
+// sampling does not show up in them.
+func TestRunSamplerDoesNotAllocate(t *testing.T) {
+	code := `package main
+
+import "time"
+
+func Spin(s string) int {
+	start := time.Now()
+	n := 0
+	for time.Since(start) < 150*time.Millisecond {
+		n++
+	}
+	return len(s)
+}
+`
+	res := mustRun(t, newRunner(t, Options{}), Request{Code: code, Input: "abc"}, nil)
+	if res.Error != "" || res.Alloc == nil {
+		t.Fatalf("%s %s", res.Error, res.BuildOutput)
+	}
+	inCall := 0
+	for _, s := range res.Samples {
+		if s.Ms >= res.CallStartMs && s.Ms <= res.CallEndMs {
+			inCall++
+		}
+	}
+	if inCall < 3 {
+		t.Fatalf("only %d samples during the call", inCall)
+	}
+	if res.Alloc.Bytes != 0 || res.Alloc.Objects != 0 {
+		t.Errorf("a call that allocates nothing, sampled %d times, reports %d bytes in %d objects", inCall, res.Alloc.Bytes, res.Alloc.Objects)
 	}
 }

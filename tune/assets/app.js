@@ -72,7 +72,16 @@
     mode = m === "debug" ? "debug" : "release";
     for (const b of document.querySelectorAll("#mode button")) b.classList.toggle("on", b.dataset.mode === mode);
   }
-  function load(exp) {
+  function load(exp, fileName) {
+    const sel = $("sample");
+    let opt = sel.querySelector('option[value=""]');
+    if (fileName) {
+      if (!opt) { opt = el("option", { value: "" }); sel.prepend(opt); }
+      opt.textContent = "opened: " + fileName;
+      sel.value = "";
+    } else if (opt) {
+      opt.remove();
+    }
     editor.setText(exp.code || "");
     $("input").value = exp.input || "";
     setMode(exp.mode || "release");
@@ -99,12 +108,12 @@
       try {
         const exp = JSON.parse(text);
         if (typeof exp.code !== "string") throw new Error("no \"code\" field");
-        load(exp);
+        load(exp, f.name);
       } catch (e) {
         setStatus("cannot open " + f.name + ": " + e.message, "err");
       }
     } else {
-      load({ code: text, input: $("input").value, mode });
+      load({ code: text, input: $("input").value, mode }, f.name);
     }
   });
 
@@ -226,7 +235,7 @@
     if (res.buildOutput && !(res.compileErrors && res.compileErrors.length)) {
       p.append(el("h3", {}, "go build"), el("pre", {}, res.buildOutput));
     }
-    if (res.entry) {
+    if (res.entry && res.runMs > 0) {
       const dl = el("dl", { class: "kv" });
       dl.append(el("dt", {}, "called"), el("dd", {}, res.entry + "(" + JSON.stringify($("input").value) + ")"));
       dl.append(el("dt", {}, "returned"), el("dd", { id: "result" }, res.results && res.results.length ? res.results.join(", ") : res.panic ? "(panicked)" : "(nothing)"));
