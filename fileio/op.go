@@ -60,8 +60,7 @@ type op struct {
 	watchCh   chan watchReq
 	unwatchCh chan struct{}
 	watching  bool
-	cancelVer atomic.Uint32 // workers: round whose cancel was requested (+1)
-	canceled  bool          // io_uring loop: cancel requested for this round
+	cancelVer atomic.Uint32 // workers: round whose cancel was requested
 }
 
 func newOp(r *Reader, idx uint32) *op {
@@ -78,7 +77,6 @@ func newOp(r *Reader, idx uint32) *op {
 // rented starts a new round for the renting goroutine.
 func (o *op) rented(hit bool, path string) {
 	o.ver.Add(1)
-	o.canceled = false
 	if hit {
 		traceRent(EvRentHit, o, path)
 	} else {

@@ -20,7 +20,15 @@ type sysState struct {
 	active   bool           // io_uring: the loop owns this op
 	inKernel bool           // io_uring: a request of this op is outstanding
 	ud       uint64         // io_uring: user_data of that request
+
+	// Written and read by the io_uring loop only, so that a late cancel
+	// can never touch a round that another goroutine owns.
+	cancelRound uint32 // round whose cancel was requested
+	doneRound   uint32 // last round the loop finished
 }
+
+// canceled reports whether a cancel was requested for o's current round.
+func (s *sysState) canceled(o *op) bool { return s.cancelRound == o.ver.Load() }
 
 func (s *sysState) pinInto(p *runtime.Pinner) { p.Pin(&s.stx) }
 
@@ -240,19 +248,21 @@ func (b *uringBackend) handle(req uint64) {
 	case reqStart:
 		o.sys.active = true
 		b.active++
-		if err := o.stopReason(o.canceled); err != nil {
+		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
 			b.end(o)
 			return
 		}
 		b.submit(o, stOpen)
 	case reqCancel:
-		// A cancel for an older round of this slot is stale: ignore it.
-		if o.ver.Load() != ver {
+		// A cancel for a round the loop already finished is stale: the op
+		// may be in a caller's hands again. Ignore it. Otherwise the round
+		// is running or (the cancel overtook the start) about to run.
+		if ver == o.sys.doneRound {
 			return
 		}
-		o.canceled = true
-		if o.sys.active && o.sys.inKernel {
+		o.sys.cancelRound = ver
+		if o.sys.active && o.sys.inKernel && o.ver.Load() == ver {
 			uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
 		}
 	}
@@ -314,7 +324,7 @@ func (b *uringBackend) reap() {
 func (b *uringBackend) step(o *op, res int32) {
 	st := o.sys.stage
 	traceStep(EvKernel, o, stageNames[st], int(res))
-	stop := o.stopReason(o.canceled)
+	stop := o.stopReason(o.sys.canceled(o))
 	switch st {
 	case stOpen:
 		if res < 0 {
@@ -411,6 +421,7 @@ func (b *uringBackend) next(o *op) {
 // end finishes o's round; the loop no longer owns it.
 func (b *uringBackend) end(o *op) {
 	o.sys.active = false
+	o.sys.doneRound = o.ver.Load()
 	b.active--
 	o.finish()
 }
