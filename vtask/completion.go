@@ -2,6 +2,7 @@ package vtask
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/zerogc/zerogc/pool"
 )
@@ -30,7 +31,7 @@ func completionPool[T any]() *pool.Pool[Completion[T]] {
 	}
 	return createPool(func(p *pool.Pool[Completion[T]]) *Completion[T] {
 		c := &Completion[T]{pool: p}
-		c.SetRelease(release, c)
+		c.rec = c
 		return c
 	})
 }
@@ -40,17 +41,23 @@ func (c *Completion[T]) recycle() {
 	c.pool.Put(c)
 }
 
-// recycler is implemented by every pooled source of this package; release
-// is their Core's release function.
+// recycler is implemented by every pooled source of this package; a Core
+// whose rec is set calls it after each consumption.
 type recycler interface{ recycle() }
-
-func release(arg any) { arg.(recycler).recycle() }
 
 // PoolSize is the capacity of each of the package's pools: enough for a few
 // thousand operations of one type in flight at once (a fan-out) to recycle
 // their sources without allocating. The first 2 × GOMAXPROCS live in the
 // pool's slots, the rest in its overflow queue; see package pool.
 const PoolSize = 4096
+
+// poolCache is a copy-on-write list of the first pools created (each a
+// *pool.Pool[X] in an interface), searched before the sync.Map: a type
+// assertion per entry is cheaper than hashing a key, and a program uses few
+// pooled types.
+var poolCache atomic.Pointer[[]any]
+
+const poolCacheMax = 16
 
 // pools maps a pooled type, keyed by a nil *X, to its *pool.Pool[X]. Go has
 // no per-instantiation variables, so the pools of generic types live here.
@@ -63,6 +70,13 @@ var debugKeys sync.Map
 // callers look up before they build the function for createPool: a func
 // literal in generic code is a closure that would be allocated per call.
 func lookupPool[X any]() *pool.Pool[X] {
+	if cache := poolCache.Load(); cache != nil {
+		for _, e := range *cache {
+			if p, ok := e.(*pool.Pool[X]); ok {
+				return p
+			}
+		}
+	}
 	if p, ok := pools.Load((*X)(nil)); ok {
 		return p.(*pool.Pool[X])
 	}
@@ -80,7 +94,25 @@ func createPool[X any](newFn func(*pool.Pool[X]) *X) *pool.Pool[X] {
 	} else {
 		p = pool.New(mk, pool.Size(PoolSize))
 	}
-	actual, _ := pools.LoadOrStore(key, p)
+	actual, loaded := pools.LoadOrStore(key, p)
+	if !loaded {
+		// Add it to the cache: copy, append, publish. A lost CAS means
+		// another pool was added meanwhile; retry with the new list.
+		for {
+			old := poolCache.Load()
+			var list []any
+			if old != nil {
+				if len(*old) >= poolCacheMax {
+					break
+				}
+				list = append(list, *old...)
+			}
+			list = append(list, actual)
+			if poolCache.CompareAndSwap(old, &list) {
+				break
+			}
+		}
+	}
 	return actual.(*pool.Pool[X])
 }
 

@@ -41,10 +41,13 @@ type Core[T any] struct {
 	fn  func(any)
 	arg any
 
-	// exec, relFn and relArg are set by the owner and kept across versions.
+	// exec, relFn, relArg and rec are set by the owner and kept across
+	// versions. rec is the release of this package's own pooled types: a
+	// direct method call, cheaper than relFn's type assertion.
 	exec   Executor
 	relFn  func(any)
 	relArg any
+	rec    recycler
 
 	wait waitState
 }
@@ -58,6 +61,7 @@ const (
 	flagClaimed                // a registrar owns fn and arg
 	flagRegistered             // the registrar is done with fn and arg
 	flagWaiter                 // the registrar is a goroutine blocked in Await
+	flagAbandoned              // that goroutine stopped waiting (AwaitContext)
 
 	versionShift = 16
 	versionMask  = 1<<(64-versionShift) - 1
@@ -70,7 +74,7 @@ func versionOf(s uint64) uint64 { return s >> versionShift }
 func (c *Core[T]) Version() uint64 { return versionOf(c.state.Load()) }
 
 // Task returns a task for the current version of c.
-func (c *Core[T]) Task() Task[T] { return Task[T]{src: c, token: c.Version()} }
+func (c *Core[T]) Task() Task[T] { return Task[T]{core: c, token: c.Version()} }
 
 // SetExecutor sets where continuations run when the operation completes: nil
 // (the default) runs them on the goroutine that completes the operation; an
@@ -141,10 +145,9 @@ func (c *Core[T]) TrySetCanceled(version uint64) bool {
 // complete stores the outcome and publishes it. With checkVersion, it
 // completes only the given version.
 func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bool {
-	var s uint64
 	// Claim: exactly one completer per version sets flagCompleting.
 	for {
-		s = c.state.Load()
+		s := c.state.Load()
 		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version&versionMask) {
 			return false
 		}
@@ -153,7 +156,23 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 		}
 	}
 	c.value, c.err = v, err
-	done := uint64(flagCompleted)
+	c.publish(err)
+	return true
+}
+
+// completeOwned completes the current version for an owner that is, by
+// construction, its only completer (the operations of RunWith, WhenAll and
+// WhenAny): no other completer can race it, so it needs no claim, and
+// completion costs one CAS.
+func (c *Core[T]) completeOwned(v T, err error) {
+	c.value, c.err = v, err
+	c.publish(err)
+}
+
+// publish publishes the stored outcome and runs the continuation, if one was
+// registered before.
+func (c *Core[T]) publish(err error) {
+	done := uint64(flagCompleting | flagCompleted)
 	switch statusOf(err) {
 	case Failed:
 		done |= flagFailed
@@ -170,9 +189,10 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 	var fn func(any)
 	var arg any
 	took := false
+	var s uint64
 	for {
 		s = c.state.Load()
-		if s&flagRegistered != 0 && !took && s&flagWaiter == 0 {
+		if s&(flagRegistered|flagWaiter) == flagRegistered && !took {
 			// The fields are stable: the registrar is done and no
 			// consumer can move the version before flagCompleted.
 			fn, arg = c.fn, c.arg
@@ -184,12 +204,11 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 		}
 	}
 	switch {
-	case s&(flagRegistered|flagWaiter) == flagRegistered|flagWaiter:
-		c.wake(versionOf(s))
+	case s&flagWaiter != 0:
+		c.wake(s)
 	case fn != nil:
 		dispatch(exec, fn, arg)
 	}
-	return true
 }
 
 // Status reports the status of the operation of version token.
@@ -216,15 +235,14 @@ func (c *Core[T]) OnCompleted(token uint64, fn func(any), arg any) error {
 	if fn == nil {
 		return ErrNilContinuation
 	}
-	_, err := c.register(token, fn, arg, 0)
+	_, err := c.register(token, fn, arg)
 	return err
 }
 
-// register claims the continuation slot of version token for fn (or, with
-// kind flagWaiter, for a goroutine in Await). It reports whether the
-// operation had completed before registration finished; then a
-// continuation has already been dispatched, and a waiter must not wait.
-func (c *Core[T]) register(token uint64, fn func(any), arg any, kind uint64) (completed bool, err error) {
+// register claims the continuation slot of version token for fn. It reports
+// whether the operation had completed before registration finished; then
+// the continuation has already been dispatched.
+func (c *Core[T]) register(token uint64, fn func(any), arg any) (completed bool, err error) {
 	var s uint64
 	// Claim: exactly one registrar per version sets flagClaimed; a
 	// second one fails without touching the first's fn and arg.
@@ -234,25 +252,17 @@ func (c *Core[T]) register(token uint64, fn func(any), arg any, kind uint64) (co
 			return false, ErrStale
 		}
 		if s&flagClaimed != 0 {
-			if s&flagWaiter != 0 {
-				return false, ErrAwaitedTwice
-			}
-			return false, ErrAlreadyRegistered
+			return false, registeredErr(s)
 		}
-		if c.state.CompareAndSwap(s, s|flagClaimed|kind) {
+		if c.state.CompareAndSwap(s, s|flagClaimed) {
 			break
 		}
 	}
 	// Until flagRegistered is set, a consumer waits (see Result), so the
 	// version cannot move under us.
 	exec := c.exec
-	if kind == flagWaiter {
-		c.wait.prepare(token)
-	}
 	if s&flagCompleted == 0 {
-		if kind != flagWaiter {
-			c.fn, c.arg = fn, arg
-		}
+		c.fn, c.arg = fn, arg
 		for {
 			s = c.state.Load()
 			if s&flagCompleted != 0 {
@@ -267,10 +277,17 @@ func (c *Core[T]) register(token uint64, fn func(any), arg any, kind uint64) (co
 		}
 	}
 	c.state.Or(flagRegistered)
-	if kind != flagWaiter {
-		dispatch(exec, fn, arg)
-	}
+	dispatch(exec, fn, arg)
 	return true, nil
+}
+
+// registeredErr is the error for a registration that finds the slot of
+// state s taken.
+func registeredErr(s uint64) error {
+	if s&flagWaiter != 0 {
+		return ErrAwaitedTwice
+	}
+	return ErrAlreadyRegistered
 }
 
 // Result consumes the result of the operation of version token: it returns
@@ -302,7 +319,10 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 	}
 	v, err := c.value, c.err
 	c.value, c.err, c.fn, c.arg = zero, nil, nil, nil
-	if c.relFn != nil {
+	switch {
+	case c.rec != nil:
+		c.rec.recycle()
+	case c.relFn != nil:
 		c.relFn(c.relArg)
 	}
 	return v, err

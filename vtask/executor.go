@@ -34,16 +34,13 @@ var Inline Executor = inlineExecutor{}
 type WorkerPool struct {
 	jobs chan job
 
-	// senders counts Execute calls between their check of closed and the
-	// end of their send.
-	//
-	// Invariant: Execute raises senders before it loads closed, and Close
-	// stores closed before it waits for senders to reach zero. With
-	// sequentially consistent atomics, either Execute sees closed (and
-	// does not send) or Close sees its sender (and waits), so no job is
-	// sent on a closed channel and every job sent is run.
-	senders atomic.Int64
-	closed  atomic.Bool
+	// closed is set by Close before it closes jobs. Execute checks it to
+	// avoid sending on a closed channel; a send that races with Close
+	// anyway panics inside trySend, is recovered there, and the job runs
+	// on the caller. A send that succeeds before the close is run by a
+	// worker, since workers drain the channel before they exit. So every
+	// job runs exactly once, and Execute needs no read-modify-write.
+	closed atomic.Bool
 
 	closeOnce sync.Once
 	done      sync.WaitGroup
@@ -79,19 +76,27 @@ func (w *WorkerPool) work() {
 // Execute queues fn(arg) for a worker, or runs it on the caller if the
 // queue is full or the pool is closed.
 func (w *WorkerPool) Execute(fn func(any), arg any) {
-	w.senders.Add(1)
-	if w.closed.Load() {
-		w.senders.Add(-1)
+	if w.closed.Load() || !w.trySend(job{fn, arg}) {
 		fn(arg)
-		return
 	}
+}
+
+// trySend queues j without blocking and reports whether it did.
+func (w *WorkerPool) trySend(j job) (sent bool) {
+	done := false
+	defer func() {
+		if !done {
+			recover() // jobs was closed after our check of closed
+			sent = false
+		}
+	}()
 	select {
-	case w.jobs <- job{fn, arg}:
-		w.senders.Add(-1)
+	case w.jobs <- j:
+		sent = true
 	default:
-		w.senders.Add(-1)
-		fn(arg)
 	}
+	done = true
+	return sent
 }
 
 // Close stops the pool after the queued jobs have run, and waits for the
@@ -100,9 +105,6 @@ func (w *WorkerPool) Execute(fn func(any), arg any) {
 func (w *WorkerPool) Close() {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
-		for w.senders.Load() != 0 {
-			runtime.Gosched()
-		}
 		close(w.jobs)
 	})
 	w.done.Wait()

@@ -33,7 +33,7 @@ func DebugWhenAny[T any]() *pool.Pool[whenAnyOp[T]] {
 }
 
 // WaitChan returns the channel a Core's awaiters are woken on.
-func (c *Core[T]) WaitChan() chan struct{} { return c.wait.ch }
+func (c *Core[T]) WaitChan() chan struct{} { return c.wait.channel() }
 
 // FieldsClear reports whether the result and continuation fields are clear.
 func (c *Core[T]) FieldsClear() bool {

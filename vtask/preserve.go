@@ -11,7 +11,7 @@ import (
 // allocates the shared state, which the garbage collector reclaims: this is
 // the one conversion of the package that allocates.
 func (t Task[T]) Preserve() Task[T] {
-	if t.src == nil {
+	if t.IsImmediate() {
 		return t
 	}
 	p := &preserved[T]{done: make(chan struct{})}

@@ -17,7 +17,7 @@ func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
 	if fn == nil {
 		panic("vtask: Run called with a nil function")
 	}
-	if exec == nil || exec == Inline {
+	if isInline(exec) {
 		return taskOf(callSafely(callThunk[T], fn))
 	}
 	// A generic function value made here would be a closure allocated per
@@ -25,7 +25,7 @@ func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
 	op := runPool[T, struct{}]().Get()
 	op.fn0 = fn
 	t := op.Task()
-	exec.Execute(runJob, op)
+	exec.Execute(op.job, nil)
 	return t
 }
 
@@ -43,14 +43,24 @@ func RunWith[T, S any](exec Executor, fn func(S) (T, error), state S) Task[T] {
 	if fn == nil {
 		panic("vtask: RunWith called with a nil function")
 	}
-	if exec == nil || exec == Inline {
+	if isInline(exec) {
 		return taskOf(callSafely(fn, state))
 	}
 	op := runPool[T, S]().Get()
 	op.fn, op.state = fn, state
 	t := op.Task()
-	exec.Execute(runJob, op)
+	exec.Execute(op.job, nil)
 	return t
+}
+
+// isInline reports whether exec runs functions on the caller. It compares
+// types, which is cheaper than comparing interface values.
+func isInline(exec Executor) bool {
+	if exec == nil {
+		return true
+	}
+	_, ok := exec.(inlineExecutor)
+	return ok
 }
 
 // runOp is the pooled operation behind RunWith.
@@ -60,6 +70,9 @@ type runOp[T, S any] struct {
 	fn0   func() (T, error) // set instead of fn by Run
 	state S
 	pool  *pool.Pool[runOp[T, S]]
+	// job is op.run as the func(any) an Executor takes, made once per
+	// op so that submitting allocates nothing and calls run directly.
+	job func(any)
 }
 
 func runPool[T, S any]() *pool.Pool[runOp[T, S]] {
@@ -68,16 +81,11 @@ func runPool[T, S any]() *pool.Pool[runOp[T, S]] {
 	}
 	return createPool(func(p *pool.Pool[runOp[T, S]]) *runOp[T, S] {
 		op := &runOp[T, S]{pool: p}
-		op.SetRelease(release, op)
+		op.rec = op
+		op.job = func(any) { op.run() }
 		return op
 	})
 }
-
-type runner interface{ run() }
-
-// runJob is the function RunWith hands to the executor; it is not a
-// closure, so handing it over allocates nothing.
-func runJob(arg any) { arg.(runner).run() }
 
 func (op *runOp[T, S]) run() {
 	fn, fn0, st := op.fn, op.fn0, op.state
@@ -90,18 +98,23 @@ func (op *runOp[T, S]) run() {
 	} else {
 		v, err = callSafely(fn, st)
 	}
-	op.complete(0, false, v, err)
+	op.completeOwned(v, err)
 }
 
 func (op *runOp[T, S]) recycle() { op.pool.Put(op) }
 
 // callSafely calls fn(st) and turns a panic into a *PanicError.
 func callSafely[T, S any](fn func(S) (T, error), st S) (v T, err error) {
+	returned := false
 	defer func() {
-		if r := recover(); r != nil {
-			var zero T
-			v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
+		if returned {
+			return // the common case: skip the cost of recover
 		}
+		r := recover()
+		var zero T
+		v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
 	}()
-	return fn(st)
+	v, err = fn(st)
+	returned = true
+	return v, err
 }

@@ -15,6 +15,9 @@ import "context"
 //
 // The zero Task is a completed task with the zero value of T.
 type Task[T any] struct {
+	// core is set, and src nil, for a task handed out by Core.Task: the
+	// calls then go straight to the core, with no interface dispatch.
+	core  *Core[T]
 	src   Source[T]
 	token uint64
 	value T
@@ -46,7 +49,12 @@ func FromResult[T any](v T) Task[T] { return Task[T]{value: v} }
 func FromError[T any](err error) Task[T] { return Task[T]{err: err} }
 
 // NewTask returns a task for the operation of version token of src.
-func NewTask[T any](src Source[T], token uint64) Task[T] { return Task[T]{src: src, token: token} }
+func NewTask[T any](src Source[T], token uint64) Task[T] {
+	if c, ok := src.(*Core[T]); ok {
+		return Task[T]{core: c, token: token}
+	}
+	return Task[T]{src: src, token: token}
+}
 
 // taskOf returns a completed task with v and err.
 func taskOf[T any](v T, err error) Task[T] { return Task[T]{value: v, err: err} }
@@ -57,11 +65,15 @@ func (t Task[T]) Token() uint64 { return t.token }
 
 // IsImmediate reports whether the task carries its result, with no source
 // behind it: the synchronous path.
-func (t Task[T]) IsImmediate() bool { return t.src == nil }
+func (t Task[T]) IsImmediate() bool { return t.core == nil && t.src == nil }
 
 // IsCompleted reports whether Result would return without ErrNotCompleted:
 // the operation has completed, or the task is stale.
 func (t Task[T]) IsCompleted() bool {
+	if t.core != nil {
+		s := t.core.state.Load()
+		return versionOf(s) != t.token || s&flagCompleted != 0
+	}
 	if t.src == nil {
 		return true
 	}
@@ -72,6 +84,9 @@ func (t Task[T]) IsCompleted() bool {
 // Status reports the status of the task's operation. For a stale task it
 // returns ErrStale.
 func (t Task[T]) Status() (Status, error) {
+	if t.core != nil {
+		return t.core.Status(t.token)
+	}
 	if t.src == nil {
 		return statusOf(t.err), nil
 	}
@@ -82,6 +97,9 @@ func (t Task[T]) Status() (Status, error) {
 // completed, the result is consumed (see Task). While it is pending, Result
 // returns ErrNotCompleted and consumes nothing.
 func (t Task[T]) Result() (T, error) {
+	if t.core != nil {
+		return t.core.Result(t.token)
+	}
 	if t.src == nil {
 		return t.value, t.err
 	}
@@ -107,6 +125,9 @@ func (t Task[T]) Await() (T, error) { return t.AwaitContext(context.Background()
 // consumed; such a source is reclaimed by the garbage collector instead of
 // its pool.
 func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
+	if t.core != nil {
+		return t.core.await(t.token, ctx)
+	}
 	if t.src == nil {
 		return t.value, t.err
 	}
@@ -127,6 +148,9 @@ func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
 func (t Task[T]) OnCompleted(fn func(any), arg any) error {
 	if fn == nil {
 		return ErrNilContinuation
+	}
+	if t.core != nil {
+		return t.core.OnCompleted(t.token, fn, arg)
 	}
 	if t.src == nil {
 		fn(arg)

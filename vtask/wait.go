@@ -8,90 +8,106 @@ import (
 // waitState lets one goroutine per version block in Await on a channel that
 // the Core owns and reuses. The channel is never closed (a closed channel
 // cannot be reused): the completer wakes the waiter with one send.
+//
+// The waiter's protocol lives in the Core's state word:
+//
+//   - registering sets flagClaimed|flagWaiter|flagRegistered in one CAS
+//     (there is no continuation to write, only the channel, made before);
+//   - the completer's publishing CAS sees flagWaiter and, unless
+//     flagAbandoned is set, sends once on the channel;
+//   - AwaitContext whose context ends sets flagAbandoned by CAS, which
+//     succeeds only before completion; the completer then consumes the
+//     result instead of sending.
+//
+// Invariant: exactly one of "send" and "abandon" happens per version, so
+// the channel holds a value only between a wake and its receive, and is
+// empty for the next version.
 type waitState struct {
-	ch chan struct{} // capacity 1; empty whenever no waiter is between wake and receive
-
-	// st is token<<2 | one of the wait constants. The token makes a late
-	// wake of an old version unable to touch a newer waiter.
-	//
-	// Invariant: st moves from waiting to exactly one of woken (by the
-	// completer, which then sends on ch) or abandoned (by an AwaitContext
-	// whose context ended, which then never receives). So ch gets a send
-	// only if a receive will take it, and an abandoned operation's
-	// result is consumed by the completer.
-	st atomic.Uint64
+	ch atomic.Pointer[chan struct{}] // made once per Core, on its first Await
 }
 
+func (w *waitState) channel() chan struct{} {
+	if p := w.ch.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{}, 1)
+	if !w.ch.CompareAndSwap(nil, &ch) {
+		return *w.ch.Load() // a concurrent first Await made it
+	}
+	return ch
+}
+
+// wake is called by the completer of a version whose waiter registered; s
+// is the state it published over.
+func (c *Core[T]) wake(s uint64) {
+	if s&flagAbandoned == 0 {
+		*c.wait.ch.Load() <- struct{}{}
+		return
+	}
+	// Nobody will consume the result: do it here, so the source returns
+	// to its pool.
+	c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
+}
+
+// await blocks until the operation of version token completes, or ctx is
+// done, and consumes the result.
+func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
+	var zero T
+	ch := c.wait.channel()
+	for {
+		s := c.state.Load()
+		switch {
+		case versionOf(s) != token:
+			return zero, ErrStale
+		case s&flagCompleted != 0:
+			return c.Result(token)
+		case s&flagClaimed != 0:
+			return zero, registeredErr(s)
+		}
+		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagRegistered) {
+			break
+		}
+	}
+	done := ctx.Done()
+	if done == nil {
+		<-ch
+		return c.Result(token)
+	}
+	select {
+	case <-ch:
+		return c.Result(token)
+	case <-done:
+		for {
+			s := c.state.Load()
+			if s&flagCompleted != 0 {
+				// The completer won the race and is sending: take
+				// the send so the channel is empty for the next
+				// version, and return the result that is there.
+				<-ch
+				return c.Result(token)
+			}
+			if c.state.CompareAndSwap(s, s|flagAbandoned) {
+				return zero, ctx.Err()
+			}
+		}
+	}
+}
+
+// States of a chanWaiter.
 const (
 	waitWaiting = 1 + iota
 	waitWoken
 	waitAbandoned
 )
 
-// prepare readies the wait state for a waiter of version token. It is
-// called by the one registrar holding flagClaimed.
-func (w *waitState) prepare(token uint64) {
-	if w.ch == nil {
-		w.ch = make(chan struct{}, 1) // once per Core, reused by every version
-	}
-	w.st.Store(token<<2 | waitWaiting)
-}
-
-// wake is called by the completer of version token when a waiter was
-// registered.
-func (c *Core[T]) wake(token uint64) {
-	if c.wait.st.CompareAndSwap(token<<2|waitWaiting, token<<2|waitWoken) {
-		c.wait.ch <- struct{}{}
-		return
-	}
-	if c.wait.st.Load() == token<<2|waitAbandoned {
-		// Nobody will consume the result: do it here, so the source
-		// returns to its pool.
-		c.Result(token) //nolint:errcheck // the result has no reader
-	}
-}
-
-// await blocks until the operation of version token completes, or ctx is
-// done, and consumes the result.
-func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
-	s := c.state.Load()
-	if versionOf(s) == token && s&flagCompleted != 0 {
-		return c.Result(token)
-	}
-	completed, err := c.register(token, nil, nil, flagWaiter)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	if completed {
-		return c.Result(token)
-	}
-	done := ctx.Done()
-	if done == nil {
-		<-c.wait.ch
-		return c.Result(token)
-	}
-	select {
-	case <-c.wait.ch:
-		return c.Result(token)
-	case <-done:
-		if c.wait.st.CompareAndSwap(token<<2|waitWaiting, token<<2|waitAbandoned) {
-			var zero T
-			return zero, ctx.Err()
-		}
-		// The completer won the race and is sending: take the send so
-		// the channel is empty for the next version, and return the
-		// result that is there.
-		<-c.wait.ch
-		return c.Result(token)
-	}
-}
-
 // chanWaiter waits on a Source that does not embed a Core. Waiters are
 // pooled, so such waits do not allocate in steady state either.
 type chanWaiter struct {
 	ch chan struct{}
-	st atomic.Uint32 // waitWaiting, then waitWoken or waitAbandoned: the same invariant as waitState.st
+	// st moves from waitWaiting to exactly one of waitWoken (by the
+	// continuation, which then sends on ch) or waitAbandoned (by the
+	// waiter, which then never receives; the continuation recycles w).
+	st atomic.Uint32
 }
 
 // wakeChanWaiter is the continuation a chanWaiter registers.

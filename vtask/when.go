@@ -31,7 +31,7 @@ func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 	// combined task cannot complete while we are still registering.
 	op.pending.Store(int64(len(tasks)) + 1)
 	for i := range op.tasks {
-		if op.tasks[i].src == nil || op.tasks[i].OnCompleted(whenAllStep, op) != nil {
+		if op.tasks[i].IsImmediate() || op.tasks[i].OnCompleted(whenAllStep, op) != nil {
 			// Completed already, or not awaitable (stale, or someone
 			// else's continuation): its Result tells which.
 			op.step()
@@ -57,7 +57,7 @@ func whenAllPool[T any]() *pool.Pool[whenAllOp[T]] {
 	}
 	return createPool(func(p *pool.Pool[whenAllOp[T]]) *whenAllOp[T] {
 		op := &whenAllOp[T]{pool: p}
-		op.SetRelease(release, op)
+		op.rec = op
 		return op
 	})
 }
@@ -81,7 +81,7 @@ func (op *whenAllOp[T]) step() {
 	clear(op.tasks) // drop the sources and values for the garbage collector
 	results := op.results
 	op.results = nil
-	op.complete(0, false, results, first)
+	op.completeOwned(results, first)
 }
 
 func (op *whenAllOp[T]) recycle() { op.pool.Put(op) }
@@ -119,7 +119,7 @@ func WhenAny[T any](tasks []Task[T]) Task[Indexed[T]] {
 	t := op.Task()
 	for i := range op.slots {
 		s := &op.slots[i]
-		if s.task.src == nil || s.task.OnCompleted(whenAllStep, s) != nil {
+		if s.task.IsImmediate() || s.task.OnCompleted(whenAllStep, s) != nil {
 			s.step()
 		}
 	}
@@ -150,7 +150,7 @@ func whenAnyPool[T any]() *pool.Pool[whenAnyOp[T]] {
 	}
 	return createPool(func(p *pool.Pool[whenAnyOp[T]]) *whenAnyOp[T] {
 		op := &whenAnyOp[T]{pool: p}
-		op.SetRelease(release, op)
+		op.rec = op
 		return op
 	})
 }
@@ -160,7 +160,7 @@ func (s *anySlot[T]) step() {
 	v, err := s.task.Result()
 	s.task = Task[T]{}
 	if op.won.CompareAndSwap(false, true) {
-		op.complete(0, false, Indexed[T]{Index: s.index, Value: v}, err)
+		op.completeOwned(Indexed[T]{Index: s.index, Value: v}, err)
 	}
 	op.unref()
 }
