@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -155,23 +154,4 @@ func fanOutSum(n int) int {
 		s += v
 	}
 	return s
-}
-
-// Example output check: the contender names are unique (the table relies on
-// them).
-func TestContenderNamesUnique(t *testing.T) {
-	seen := map[string]bool{}
-	for _, c := range Contenders() {
-		if seen[c.Name] {
-			t.Errorf("contender %q listed twice", c.Name)
-		}
-		seen[c.Name] = true
-		if c.Name == "" || c.Doc == "" {
-			t.Errorf("contender %+v needs a name and a doc line", c.Name)
-		}
-	}
-	if !seen["floor"] {
-		t.Error("the floor contender is missing; ratios are computed against it")
-	}
-	_ = fmt.Sprint()
 }

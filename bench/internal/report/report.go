@@ -158,7 +158,7 @@ func (res *Results) WriteMarkdown(w io.Writer, titles Titles) error {
 			k := Key{wl, c}
 			ratio := "n/a"
 			if r, ok := res.Ratio(k); ok {
-				ratio = fmt.Sprintf("%.2f×", r)
+				ratio = formatRatio(r)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", c, ratio,
 				res.cell(k, UnitNs, formatNs, true),
@@ -211,6 +211,15 @@ func formatNs(ns float64) string {
 	default:
 		return fmt.Sprintf("%.1f ns", ns)
 	}
+}
+
+// formatRatio keeps two significant digits for ratios below 0.1 (a
+// synchronous call next to a goroutine hop), two decimals otherwise.
+func formatRatio(r float64) string {
+	if r < 0.1 {
+		return fmt.Sprintf("%.2g×", r)
+	}
+	return fmt.Sprintf("%.2f×", r)
 }
 
 func formatCount(x float64) string { return fmt.Sprintf("%.0f", x) }
