@@ -173,11 +173,13 @@ func (c *Core[T]) completeOwned(v T, err error) {
 // registered before.
 func (c *Core[T]) publish(err error) {
 	done := uint64(flagCompleting | flagCompleted)
-	switch statusOf(err) {
-	case Failed:
-		done |= flagFailed
-	case Canceled:
-		done |= flagCanceled
+	if err != nil {
+		switch statusOf(err) {
+		case Failed:
+			done |= flagFailed
+		case Canceled:
+			done |= flagCanceled
+		}
 	}
 	exec := c.exec
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# scripts/bench-core.sh: the benchmarks behind the README's vtask and pool
+# figures, six counts each, summarised with benchstat (installed on demand).
+# Usage: scripts/bench-core.sh [count]   (default 6)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-6}
+export PATH="$(go env GOPATH)/bin:$PATH"
+if ! command -v benchstat >/dev/null 2>&1; then
+	go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+fi
+out=$(mktemp -d)
+echo "# $(date -u +%Y-%m-%d), $(go version), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+go test -run='^$' -bench=RoundTrip -benchmem -count="$count" ./vtask | tee "$out/vtask.txt" >/dev/null
+go test -run='^$' -bench=GetPut -benchmem -count="$count" ./pool | tee "$out/pool.txt" >/dev/null
+benchstat "$out/vtask.txt"
+echo
+echo "median ns/op as a ratio to floor-worker (same run):"
+awk '/^BenchmarkRoundTrip\// {
+	name = $1; sub(/^BenchmarkRoundTrip\//, "", name); sub(/-[0-9]+$/, "", name)
+	v[name] = v[name] " " $3
+}
+END {
+	for (n in v) {
+		k = split(substr(v[n], 2), a, " ")
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		med[n] = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	for (n in med) printf "  %-16s %8.1f ns  %5.2fx\n", n, med[n], med[n] / med["floor-worker"]
+}' "$out/vtask.txt" | sort -k2 -n
+echo
+benchstat "$out/pool.txt"
