@@ -32,7 +32,7 @@ type Options struct {
 	// each); the rest is read and dropped.
 	MaxOutput int
 	// SampleInterval is how often the child samples runtime/metrics
-	// (default 10ms, 100 Hz).
+	// (default 5ms, 200 Hz).
 	SampleInterval time.Duration
 	// BuildTimeout bounds "go build" (default 3 minutes: the first Debug
 	// build compiles the standard library without optimisations).
@@ -52,7 +52,7 @@ func (o *Options) fill() error {
 		o.MaxOutput = 1 << 20
 	}
 	if o.SampleInterval == 0 {
-		o.SampleInterval = 10 * time.Millisecond
+		o.SampleInterval = 5 * time.Millisecond
 	}
 	if o.BuildTimeout == 0 {
 		o.BuildTimeout = 3 * time.Minute

@@ -375,7 +375,7 @@
   function niceMax(v) {
     if (v <= 0) return 1;
     const e = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= v) return m * e;
+    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * e >= v) return m * e;
     return 10 * e;
   }
   function drawChart() {
@@ -383,7 +383,7 @@
     if (!box.offsetParent) return; // hidden tab
     const d = chartData();
     const W = box.clientWidth || 800, H = box.clientHeight || 340;
-    const m = { l: 62, r: 70, t: 12, b: 52 };
+    const m = { l: 62, r: 70, t: 12, b: 60 };
     const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img", "aria-label": "GC chart" });
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const ss = d.samples;
@@ -409,7 +409,7 @@
     }
     for (let i = 0; i <= 5; i++) {
       const t = (tmax * i) / 5;
-      axis.append(sv("text", { x: x(t), y: m.t + ih + 28, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
+      axis.append(sv("text", { x: x(t), y: m.t + ih + 38, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
     }
     svg.append(grid, axis);
     svg.append(sv("rect", { x: m.l, y: m.t, width: iw, height: ih, fill: "none", stroke: "#e2e5eb" }));
@@ -420,17 +420,23 @@
     // one vertical line per GC cycle, labelled with its number
     const gcg = sv("g", { id: "gclines" });
     let lastLabelX = -1e9;
-    for (const c of d.cycles) {
+    d.cycles.forEach((c, i) => {
       const xx = x(c.atMs);
       const cls = c.forced ? " forced" : "";
       const line = sv("line", { class: "gcl" + cls, x1: xx, x2: xx, y1: m.t, y2: m.t + ih, "data-n": c.n });
       line.append(sv("title", {}, "GC #" + c.n + (c.forced ? (c.byTune ? " forced by tune (allocation profile)" : " forced") : " automatic") + " at " + c.atMs.toFixed(1) + " ms, pause " + c.pauseMs.toFixed(3) + " ms, heap " + c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB, goal " + c.goalMB + " MB"));
       gcg.append(line);
       if (xx - lastLabelX > 26) {
-        gcg.append(sv("text", { class: "gct" + cls, x: xx, y: m.t + ih + 13, "text-anchor": "middle" }, String(c.n) + (c.forced ? "F" : "")));
+        gcg.append(sv("text", { class: "gct" + cls, x: xx, y: m.t + ih + 12, "text-anchor": "middle" }, String(c.n) + (c.forced ? "F" : "")));
+        // the pause too, where the neighbours leave room for it
+        const prev = i > 0 ? x(d.cycles[i - 1].atMs) : -1e9;
+        const next = i + 1 < d.cycles.length ? x(d.cycles[i + 1].atMs) : 1e9;
+        if (xx - prev > 42 && next - xx > 42) {
+          gcg.append(sv("text", { class: "gct pause" + cls, x: xx, y: m.t + ih + 23, "text-anchor": "middle" }, c.pauseMs.toFixed(c.pauseMs < 1 ? 2 : 1) + " ms"));
+        }
         lastLabelX = xx;
       }
-    }
+    });
     svg.append(gcg);
     function path(get, sy, stroke, extra) {
       if (!ss.length) return;
@@ -448,7 +454,7 @@
     path((s) => s.live, y, "#2e9b57", { "stroke-width": 1.4 });
     path((s) => s.goal, y, "#e08a1e", { "stroke-dasharray": "5 3", "stroke-width": 1.3 });
     path((s) => s.alloc, ya, "#8a5cd6", { "stroke-width": 1.3, opacity: 0.8 });
-    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · a line and its number per GC cycle (F = forced) · shaded: the call"));
+    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · a line per GC: its number (F = forced), its pause where there is room · shaded: the call"));
     box.replaceChildren(svg);
     const forced = d.cycles.filter((c) => c.forced).length;
     const pause = d.cycles.reduce((a, c) => a + c.pauseMs, 0);
