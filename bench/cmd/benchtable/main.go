@@ -7,7 +7,7 @@
 // Run it from the bench module (or through "go run ./cmd/zerogc bench" from
 // the repository root):
 //
-//	cd bench && go run ./cmd/benchtable            # the full table, about 7 minutes
+//	cd bench && go run ./cmd/benchtable            # the full table, about 6 minutes
 //	cd bench && go run ./cmd/benchtable -quick -count=1   # a smoke run, seconds
 //
 // Each workload runs in its own go test process, so the 256 MiB heap of the
@@ -44,9 +44,9 @@ type workload struct {
 }
 
 var workloads = []workload{
-	{"RoundTrip", "Round trip (one op = submit one operation to another goroutine and get its result)", "1000000x", "20000x"},
+	{"RoundTrip", "Round trip (one op = submit one operation to another goroutine and get its result)", "500000x", "20000x"},
 	{"FanOut", "Fan-out (one op = a batch of 1,000 operations in flight, then wait for all)", "500x", "20x"},
-	{"GCPressure", "Round trip under GC pressure (256 MiB live pointer-rich heap; every op timed)", "3000000x", "100000x"},
+	{"GCPressure", "Round trip under GC pressure (256 MiB live pointer-rich heap; every op timed)", "1500000x", "100000x"},
 }
 
 func main() {
