@@ -21,6 +21,10 @@ import (
 // and calls the release function set by SetRelease, where a pooled owner
 // returns itself to its pool.
 //
+// A type that embeds a Core should not redefine Status, OnCompleted or
+// Result: Task calls the Core's own methods when it waits. Work to do on
+// each consumption belongs in the release function.
+//
 // A Core must not be copied after first use.
 type Core[T any] struct {
 	// state packs the version (high 48 bits) with the flags of that

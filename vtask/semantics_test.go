@@ -194,8 +194,16 @@ func TestSemantic3_ConsumeResetsAndReturnsToPoolOnce(t *testing.T) {
 	if _, err := task.Result(); !errors.Is(err, vtask.ErrStale) {
 		t.Fatalf("second Result err = %v, want ErrStale", err)
 	}
-	if again := vtask.Rent[unique3](); again != c {
+	again := vtask.Rent[unique3]()
+	if again != c {
 		t.Fatal("the next Rent did not reuse the returned source")
+	}
+	again.Reset() // give it back: complete and consume a version
+	task = again.Task()
+	again.SetResult(unique3{})
+	task.Result()
+	if err := p.CheckLeaks(); err != nil {
+		t.Fatal(err)
 	}
 }
 
