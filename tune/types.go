@@ -167,7 +167,7 @@ type Cycle struct {
 
 // Event is one message of the live stream (GET /api/events).
 type Event struct {
-	Type   string  `json:"type"` // "status", "sample", "cycle" or "done"
+	Type   string  `json:"type"` // "status", "sample", "cycle" or "call" (the call returned)
 	Status string  `json:"status,omitempty"`
 	Sample *Sample `json:"sample,omitempty"`
 	Cycle  *Cycle  `json:"cycle,omitempty"`

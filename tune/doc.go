@@ -1,0 +1,19 @@
+// Package tune is the experiment workbench behind "zerogc tune": it builds a
+// Go snippet in a temporary module, runs it as a child process within a
+// time and memory limit, and reports, for that one run, the compiler's
+// assembly (-S), its escape-analysis and inlining decisions (-m=2), the
+// layout of the snippet's structs, the heap allocations of the call and
+// their sites, and every garbage collection, sampled live from
+// runtime/metrics inside the child.
+//
+// A snippet's first exported function that takes one string is called
+// with the input (the contract of the .NET Tune this re-does in Go):
+//
+//	package main
+//
+//	func Run(input string) int { return len(make([]int, 3000)) }
+//
+// Runner does the work; Server serves it as a web page with a CodeMirror
+// editor and a JSON API (POST /api/run, GET /api/events) on the loopback
+// interface, behind a random token.
+package tune
