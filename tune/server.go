@@ -123,7 +123,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.hub.close()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
+		// Closing the connections cancels the request of a run in
+		// progress, which kills its child; wait for it to let go of the
+		// build directory.
 		_ = s.http.Close()
+		for deadline := time.Now().Add(10 * time.Second); s.runner.busy.Load() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	if cerr := s.runner.Close(); err == nil {
 		err = cerr

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -256,5 +257,52 @@ func TestServerBusy(t *testing.T) {
 	}
 	if c := <-first; c != 200 {
 		t.Errorf("first run: status %d", c)
+	}
+}
+
+// TestServerShutdownDuringRun stops the server while a snippet sleeps: the
+// run is killed and Shutdown returns within its grace period plus the kill.
+func TestServerShutdownDuringRun(t *testing.T) {
+	srv, err := NewServer(Config{Runner: Options{Timeout: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	code := "package main\n\nimport \"time\"\n\nfunc Wait(s string) int {\n\ttime.Sleep(time.Minute)\n\treturn 1\n}\n"
+	posted := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, code, "")))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tune-Token", srv.Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			posted <- 0 // the connection was closed: expected
+			return
+		}
+		resp.Body.Close()
+		posted <- resp.StatusCode
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !srv.runner.busy.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the run never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = srv.Shutdown(ctx) // reports the grace period running out
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("Shutdown took %v", d)
+	}
+	if srv.runner.busy.Load() {
+		t.Error("the run is still going after Shutdown")
+	}
+	<-posted
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
 	}
 }

@@ -351,7 +351,7 @@
       el("div", {}, el("b", {}, fmtInt(a.objects)), "heap objects"),
       el("div", {}, el("b", {}, String(a.gcs)), "GC cycles during the call"),
       el("div", {}, el("b", {}, fmtMs(a.durationMs)), "duration")));
-    p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function. Tiny allocations (under 16 bytes, without pointers) share 16-byte blocks: the profile counts blocks, the totals count allocations."));
+    p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function. Tiny allocations (under 16 bytes, without pointers) share 16-byte blocks: the profile counts blocks, the totals count allocations. Recording every allocation slows allocation-heavy code down, and the duration includes that."));
     const sites = a.sites || [];
     if (!sites.length) { p.append(el("p", {}, "No allocation site in the snippet.")); return; }
     const max = Math.max(...sites.map((s) => s.bytes));
