@@ -215,3 +215,26 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("syntax error: %v %+v, want an error on line 4", err, syn)
 	}
 }
+
+// FuzzParsers feeds arbitrary compiler output to the parsers: they must
+// not panic, and what they return must point at lines that exist.
+func FuzzParsers(f *testing.F) {
+	f.Add(compilerOutput, "package main\nfunc Run(s string) {}\n")
+	f.Add("snippet.go:1:1:   flow: x\nsnippet.go:0:0: x escapes to heap in F:\n\t0x0 0 (snippet.go:99)\tJMP\t-1\n", "")
+	f.Add("tuneexp/snippet.F STEXT size=1 args=0x0 locals=0x0\n\t0x0000 00000 (snippet.go:1)\tTEXT\tx\n\t0x0000 00000 (snippet.go:1)\tJMP\t0\n", "x")
+	f.Add("gc 1 @0.000s 0%: 0+0+0 ms clock, 0+0/0/0+0 ms cpu, 0->0->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)", "")
+	f.Fuzz(func(t *testing.T, out, src string) {
+		parseEscapes(out)
+		parseCompileErrors(out)
+		for _, l := range strings.Split(out, "\n") {
+			parseGCTrace(l)
+		}
+		for _, fn := range parseAssembly(out, src) {
+			for _, l := range fn.Lines {
+				if l.Kind == "source" && l.Text != "" && (l.Line < 1 || l.Line > strings.Count(src, "\n")+1) {
+					t.Fatalf("source text for line %d of a %d-line snippet", l.Line, strings.Count(src, "\n")+1)
+				}
+			}
+		}
+	})
+}
