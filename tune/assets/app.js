@@ -454,15 +454,15 @@
     path((s) => s.live, y, "#2e9b57", { "stroke-width": 1.4 });
     path((s) => s.goal, y, "#e08a1e", { "stroke-dasharray": "5 3", "stroke-width": 1.3 });
     path((s) => s.alloc, ya, "#8a5cd6", { "stroke-width": 1.3, opacity: 0.8 });
-    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · a line per GC: its number (F = forced), its pause where there is room · shaded: the call"));
+    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · GC lines: number (F = forced), pause · shaded: the call"));
     box.replaceChildren(svg);
     const forced = d.cycles.filter((c) => c.forced).length;
     const pause = d.cycles.reduce((a, c) => a + c.pauseMs, 0);
     const sum = $("gc-summary");
     sum.replaceChildren(
-      el("b", { id: "gc-count" }, String(d.cycles.length)), " cycles (", String(forced), " forced), total pause ", el("b", {}, pause.toFixed(2) + " ms"),
+      el("b", { id: "gc-count" }, String(d.cycles.length)), d.cycles.length === 1 ? " cycle (" : " cycles (", String(forced), " forced), total pause ", el("b", {}, pause.toFixed(2) + " ms"),
       " · ", String(ss.length), " samples",
-      last && !live ? (last.cyclesComplete ? " · all " + last.numGC + " cycles the runtime counted are here ✓" : last.numGC ? " · runtime counted " + last.numGC + " cycles" : "") : live ? " · live" : "");
+      last && !live ? (last.cyclesComplete ? (last.numGC === 1 ? " · the one cycle the runtime counted is here ✓" : " · all " + last.numGC + " cycles the runtime counted are here ✓") : last.numGC ? " · the runtime counted " + last.numGC : "") : live ? " · live" : "");
     setCount("gc", d.cycles.length || null);
   }
   window.addEventListener("resize", scheduleDraw);
