@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,7 @@ var ErrBusy = errors.New("another snippet is running: wait for it to finish, the
 type Runner struct {
 	opt  Options
 	dir  string
+	lang string      // the go command's language version, such as "1.26", for the go.mod of a snippet
 	busy atomic.Bool // true while a Run owns dir; taken by CompareAndSwap(false, true)
 }
 
@@ -102,11 +104,32 @@ func NewRunner(opt Options) (*Runner, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
+	lang, err := goLanguageVersion(opt.Go)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "zerogc-tune-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
 	}
-	return &Runner{opt: opt, dir: dir}, nil
+	return &Runner{opt: opt, dir: dir, lang: lang}, nil
+}
+
+// goVersionRE matches the language version in "go1.26.8" or "go1.27rc1".
+var goVersionRE = regexp.MustCompile(`^go(\d+\.\d+)`)
+
+// goLanguageVersion asks the go command for its version, so that a snippet
+// may use everything the toolchain supports (range over int, iterators...).
+func goLanguageVersion(goCmd string) (string, error) {
+	out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s env GOVERSION: %v", goCmd, err)
+	}
+	m := goVersionRE.FindStringSubmatch(strings.TrimSpace(string(out)))
+	if m == nil {
+		return "", fmt.Errorf("%s reports version %q, which tune does not understand", goCmd, strings.TrimSpace(string(out)))
+	}
+	return m[1], nil
 }
 
 // Options returns the runner's options with the defaults filled in.
@@ -148,7 +171,7 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 		return nil, fmt.Errorf("the input is %d bytes; the limit is %d", len(req.Input), maxInputBytes)
 	}
 	res := &Result{Mode: mode}
-	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval)
+	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval, r.lang)
 	if err != nil {
 		return nil, err
 	}

@@ -421,3 +421,34 @@ func Spin(s string) int {
 		t.Errorf("a call that allocates nothing, sampled %d times, reports %d bytes in %d objects", inCall, res.Alloc.Bytes, res.Alloc.Objects)
 	}
 }
+
+// TestRunModernGo: the temporary module uses the toolchain's language
+// version, so range over int and iterators compile.
+func TestRunModernGo(t *testing.T) {
+	code := `package main
+
+import "iter"
+
+func count(n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := range n {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+func Sum(s string) int {
+	total := 0
+	for v := range count(len(s)) {
+		total += v
+	}
+	return total
+}
+`
+	res := mustRun(t, newRunner(t, Options{}), Request{Code: code, Input: "abcd"}, nil)
+	if res.Error != "" || len(res.Results) != 1 || res.Results[0] != "6" {
+		t.Errorf("error %q, results %v, want [6]\n%s", res.Error, res.Results, res.BuildOutput)
+	}
+}

@@ -41,7 +41,7 @@ type prepared struct {
 
 // prepare checks a snippet and builds the files of its temporary module. A
 // snippet that does not parse returns its syntax errors as CompileErrors.
-func prepare(code, input string, interval time.Duration) (*prepared, []CompileError, error) {
+func prepare(code, input string, interval time.Duration, goVersion string) (*prepared, []CompileError, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, snippetFile, code, parser.SkipObjectResolution)
 	if err != nil {
@@ -99,7 +99,7 @@ func prepare(code, input string, interval time.Duration) (*prepared, []CompileEr
 		Entry:   e,
 		Structs: structs,
 		Files: map[string]string{
-			"go.mod":                    "module " + modulePath + "\n\ngo 1.21\n",
+			"go.mod":                    "module " + modulePath + "\n\ngo " + goVersion + "\n",
 			"main.go":                   main,
 			"snippet/" + snippetFile:    src,
 			"snippet/zz_tune_layout.go": types.String(),
