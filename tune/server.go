@@ -101,7 +101,11 @@ func NewServer(cfg Config) (*Server, error) {
 
 // URL returns the address to open, with the token.
 func (s *Server) URL() string {
-	return "http://127.0.0.1:" + s.port + "/?token=" + s.token
+	host := "127.0.0.1"
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.To4() == nil && a.IP.IsLoopback() {
+		host = "[::1]"
+	}
+	return "http://" + host + ":" + s.port + "/?token=" + s.token
 }
 
 // Addr returns the address the server listens on.

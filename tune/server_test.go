@@ -306,3 +306,25 @@ func TestServerShutdownDuringRun(t *testing.T) {
 		t.Errorf("Serve returned %v", err)
 	}
 }
+
+// TestServerIPv6 serves on ::1 when asked, and prints a URL that works.
+func TestServerIPv6(t *testing.T) {
+	srv, err := NewServer(Config{Addr: "[::1]:0"})
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	go func() { _ = srv.Serve() }()
+	defer srv.Shutdown(context.Background())
+	if !strings.HasPrefix(srv.URL(), "http://[::1]:") {
+		t.Fatalf("URL %s", srv.URL())
+	}
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar}).Get(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+}
