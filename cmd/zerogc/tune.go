@@ -25,6 +25,13 @@ func init() {
 }
 
 func runTune(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveTune(ctx, args, stdout, stderr)
+}
+
+// serveTune parses the flags, starts the server and serves until ctx ends.
+func serveTune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tune", "[--addr 127.0.0.1:0] [--timeout 10s] [--memory 512] [--open]", stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on (loopback only; port 0 picks a free port)")
 	timeout := fs.Duration("timeout", 10*time.Second, "wall-clock limit of one run of a snippet")
@@ -52,8 +59,6 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "zerogc tune: could not open a browser (%v); open the address above yourself\n", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {
