@@ -5,9 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,7 +51,32 @@ func TestBrowser(t *testing.T) {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
+	// Collect the page's uncaught exceptions and console errors.
+	var pageErrMu sync.Mutex
+	var pageErrs []string
+	listener := chromedp.WithListener(func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			msg = "exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdpruntime.EventConsoleAPICalled:
+			if e.Type == cdpruntime.ConsoleAPICalledTypeError {
+				msg = "console.error"
+				for _, a := range e.Args {
+					msg += " " + string(a.Value) + a.Description
+				}
+			}
+		}
+		if msg != "" {
+			pageErrMu.Lock()
+			pageErrs = append(pageErrs, msg)
+			pageErrMu.Unlock()
+		}
+	})
+	ctx, cancelCtx := chromedp.NewContext(actx, listener)
 	defer cancelCtx()
 	// The first call starts the browser; it must not carry a timeout.
 	if err := chromedp.Do(ctx); err != nil {
@@ -132,6 +159,11 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("compile error: %d linked entries for line 4, editor marks line %d; want 1 and line 4", errLinked, errLine)
 	}
 
+	pageErrMu.Lock()
+	for _, e := range pageErrs {
+		t.Errorf("page: %s", e)
+	}
+	pageErrMu.Unlock()
 	if result != "15000000" {
 		t.Errorf("returned value shown = %q, want 15000000", result)
 	}
