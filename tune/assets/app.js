@@ -13,7 +13,7 @@
       else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : String(c));
     }
@@ -255,6 +255,10 @@
     const fns = res.assembly || [];
     setCount("asm", fns.length || null);
     if (!fns.length) { p.append(el("p", { class: "empty" }, "No assembly: the snippet did not build.")); return; }
+    const blocks = [];
+    if (fns.length > 1) {
+      p.append(el("div", { class: "filters" }, "Functions: ", fns.map((f, i) => [i ? " · " : "", el("a", { class: "line", onclick: () => blocks[i].scrollIntoView({ block: "start" }) }, f.name)])));
+    }
     for (const f of fns) {
       const t = el("table", { class: "asm" });
       for (const l of f.lines) {
@@ -275,8 +279,10 @@
           el("td", { class: "op" }, l.op),
           el("td", {}, args)));
       }
-      p.append(el("div", { class: "asm-fn", "data-fn": f.name },
-        el("h3", {}, "func " + f.name, el("span", { class: "meta" }, "line " + f.line + " · " + f.size + " bytes · args " + f.args + " · locals " + f.locals)), t));
+      const block = el("div", { class: "asm-fn", "data-fn": f.name },
+        el("h3", {}, "func " + f.name, el("span", { class: "meta" }, "line " + f.line + " · " + f.size + " bytes · args " + f.args + " · locals " + f.locals)), t);
+      blocks.push(block);
+      p.append(block);
     }
   }
 
