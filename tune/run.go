@@ -259,14 +259,16 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, erro
 		return nil
 	}
 	cmd.WaitDelay = 5 * time.Second
-	var buf bytes.Buffer
-	cmd.Stdout = &buf
-	cmd.Stderr = &buf
+	// The assembly of a large snippet is large; keep a bounded amount.
+	buf := &capBuffer{max: maxBuildOutput}
+	cmd.Stdout = buf
+	cmd.Stderr = buf
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("go build took longer than %v", r.opt.BuildTimeout)
 	}
-	return normalizeOutput(buf.String(), mod), err
+	out, _ := buf.result()
+	return normalizeOutput(out, mod), err
 }
 
 // normalizeOutput rewrites the paths of the temporary module in the go
@@ -582,9 +584,10 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 
 // Bounds on what one run keeps.
 const (
-	maxCycles  = 100000
-	maxSamples = 100000
-	maxSites   = 30
+	maxBuildOutput = 64 << 20
+	maxCycles      = 100000
+	maxSamples     = 100000
+	maxSites       = 30
 )
 
 // readLine reads one line of at most max bytes (a longer one is cut).
