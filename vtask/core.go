@@ -324,7 +324,15 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 		}
 	}
 	v, err := c.value, c.err
-	c.value, c.err, c.fn, c.arg = zero, nil, nil, nil
+	c.value = zero
+	// Most paths have cleared these already; skip the stores (and their
+	// write barriers) then.
+	if err != nil {
+		c.err = nil
+	}
+	if c.fn != nil || c.arg != nil {
+		c.fn, c.arg = nil, nil
+	}
 	switch {
 	case c.rec != nil:
 		c.rec.recycle()

@@ -112,7 +112,12 @@ func (t Task[T]) Result() (T, error) {
 //
 // Await on a task that another goroutine is already awaiting returns
 // ErrAwaitedTwice; Await on a consumed task returns ErrStale.
-func (t Task[T]) Await() (T, error) { return t.AwaitContext(context.Background()) }
+func (t Task[T]) Await() (T, error) {
+	if t.core != nil {
+		return t.core.await(t.token, nil)
+	}
+	return t.AwaitContext(context.Background())
+}
 
 // AwaitContext is Await that gives up when ctx is done, returning ctx.Err().
 // The operation goes on: when it completes, its result is consumed and its

@@ -49,8 +49,8 @@ func (c *Core[T]) wake(s uint64) {
 	c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
 }
 
-// await blocks until the operation of version token completes, or ctx is
-// done, and consumes the result.
+// await blocks until the operation of version token completes, or ctx (if
+// not nil) is done, and consumes the result.
 func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
 	var zero T
 	ch := c.wait.channel()
@@ -68,7 +68,10 @@ func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
 			break
 		}
 	}
-	done := ctx.Done()
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
 	if done == nil {
 		<-ch
 		return c.Result(token)
