@@ -330,6 +330,7 @@ type harnessEvent struct {
 	End     int64    `json:"end"`
 	Bytes   uint64   `json:"bytes"`
 	GCs     uint32   `json:"gcs"`
+	Threads int      `json:"threads"`
 	Results []string `json:"results"`
 	Panic   string   `json:"panic"`
 	// done
@@ -468,7 +469,7 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 						res.CallStartMs, res.CallEndMs = ms(ev.Start), ms(ev.End)
 						res.Results, res.Panic = ev.Results, ev.Panic
 						res.Alloc = &Alloc{Bytes: ev.Bytes, Objects: ev.Objects, GCs: ev.GCs,
-							DurationMs: float64(ev.End-ev.Start) / 1e6}
+							NewThreads: max(ev.Threads, 0), DurationMs: float64(ev.End-ev.Start) / 1e6}
 						mu.Unlock()
 						onEvent(Event{Type: "call", CallMs: res.CallEndMs})
 						mu.Lock()

@@ -119,9 +119,14 @@ type Field struct {
 
 // Alloc is what the entry function allocated on the heap.
 type Alloc struct {
-	Bytes      uint64  `json:"bytes"`
-	Objects    uint64  `json:"objects"`
-	GCs        uint32  `json:"gcs"` // collections during the call
+	Bytes   uint64 `json:"bytes"`
+	Objects uint64 `json:"objects"`
+	GCs     uint32 `json:"gcs"` // collections during the call
+	// NewThreads is how many threads the runtime started during the call.
+	// Their bookkeeping (about 5 KB each) is allocated on the heap and
+	// counted in Bytes and Objects; the harness starts threads before the
+	// call so that this is rare.
+	NewThreads int     `json:"newThreads"`
 	DurationMs float64 `json:"durationMs"`
 	Sites      []Site  `json:"sites"`
 }

@@ -357,6 +357,9 @@
       el("div", {}, el("b", {}, fmtInt(a.objects)), "heap objects"),
       el("div", {}, el("b", {}, String(a.gcs)), "GC cycles during the call"),
       el("div", {}, el("b", {}, fmtMs(a.durationMs)), "duration")));
+    if (a.newThreads > 0) {
+      p.append(el("div", { class: "banner err" }, "The runtime started " + a.newThreads + " thread" + (a.newThreads === 1 ? "" : "s") + " during the call; its bookkeeping (about 5 KiB a thread) is counted in these totals. Run again for the call's own figures."));
+    }
     p.append(el("p", { class: "empty" }, "Totals from runtime.MemStats before and after the call. Sites from the heap profile (MemProfileRate = 1, every allocation), by the snippet line that allocated or called the allocating function. Tiny allocations (under 16 bytes, without pointers) share 16-byte blocks: the profile counts blocks, the totals count allocations. Recording every allocation slows allocation-heavy code down, and the duration includes that."));
     const sites = a.sites || [];
     if (!sites.length) { p.append(el("p", {}, "No allocation site in the snippet.")); return; }
