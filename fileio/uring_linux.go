@@ -187,9 +187,11 @@ func (b *uringBackend) loop() {
 			// Let them run before this goroutine blocks in the kernel
 			// with the P: otherwise they wait for sysmon to retake it
 			// (tens of microseconds).
+			// Then start over: they may have queued requests, and the
+			// drain may bring the shutdown, which changes what to do.
 			b.finished = 0
 			runtime.Gosched()
-			b.drain()
+			continue
 		}
 		b.sleeping.Store(true)
 		var err error
