@@ -300,7 +300,7 @@ func (r *Ring) Close() {
 		_ = unix.Munmap(r.sqeMem)
 		r.sqeMem = nil
 	}
-	if r.cqMem != nil && len(r.cqMem) > 0 && (r.sqMem == nil || &r.cqMem[0] != &r.sqMem[0]) {
+	if len(r.cqMem) > 0 && (r.sqMem == nil || &r.cqMem[0] != &r.sqMem[0]) {
 		_ = unix.Munmap(r.cqMem)
 	}
 	r.cqMem = nil
