@@ -112,9 +112,16 @@ func WithBackend(b Backend) Option {
 	return func(c *config) { c.backend, c.backendSet = b, true }
 }
 
-// WithMaxInFlight bounds the reads in flight at once (default 256). A read
-// started while the bound is reached waits for a slot (back-pressure), or
-// until its context is done or the Reader is closed.
+// WithMaxInFlight bounds the pooled operations, and so the reads in flight,
+// at once (default 256, at most 65536). A read started while the bound is
+// reached waits for an operation to be released (back-pressure), or until
+// its context is done or the Reader is closed.
+//
+// An operation is released when its task's result is consumed (Await,
+// AwaitContext, Result), not when the I/O ends: a goroutine that starts
+// more reads than the bound before consuming any waits forever unless the
+// context passed to the read ends. Size the bound to the reads a caller
+// keeps outstanding, or consume as you go.
 func WithMaxInFlight(n int) Option {
 	return func(c *config) { c.maxInFlight = n }
 }
