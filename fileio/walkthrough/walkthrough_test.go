@@ -26,7 +26,7 @@ func TestRun(t *testing.T) {
 				"backend: " + b.String(),
 				"rent: pool empty, new op #0",
 				"rent: pool hit",
-				"status polled: Pending",
+				"status polled: ",
 				"already complete",
 				"version bump",
 				"returned to the pool",
