@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,9 +23,9 @@ import (
 //     sent on a channel made for the read (what Go code does by default).
 //
 // Metrics besides ns/op and allocs/op: threads is the process's OS thread
-// count at the end (/proc/self/status, which includes io_uring's kernel
-// io-wq workers), new-threads the threads the Go runtime created during the
-// benchmark (runtime/pprof threadcreate).
+// count at the end of the row (/proc/self/status Threads, which includes
+// io_uring's io-wq kernel workers). The Go runtime never ends its threads,
+// so the count carries over to later rows: rows run in the order printed.
 //
 // To keep the 1 MiB × 1024 case memory-sane the Reader rows share 64
 // destination buffers among the reads in flight (the bytes are identical,
@@ -94,7 +93,6 @@ func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int
 	for i := range tasks {
 		wait(tasks[i])
 	}
-	startThreads(b)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -132,7 +130,6 @@ func benchOSReadFile(b *testing.B, path string, size, inflight int) {
 		}()
 		return ch
 	}
-	startThreads(b)
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -150,12 +147,7 @@ func benchOSReadFile(b *testing.B, path string, size, inflight int) {
 	reportThreads(b)
 }
 
-var threadsAtStart int
-
-func startThreads(b *testing.B) { threadsAtStart = pprof.Lookup("threadcreate").Count() }
-
 func reportThreads(b *testing.B) {
-	b.ReportMetric(float64(pprof.Lookup("threadcreate").Count()-threadsAtStart), "new-threads")
 	if n := procThreads(); n > 0 {
 		b.ReportMetric(float64(n), "threads")
 	}
