@@ -41,7 +41,7 @@ type op struct {
 
 	kind  opKind
 	path  string
-	cpath []byte // path, NUL-terminated; slot-owned, pinned by keep
+	cpath []byte // path, NUL-terminated; slot-owned, reused
 	buf   []byte // destination: the caller's (kindInto) or ours (kindFile)
 	n     int    // bytes read so far
 	exact bool   // kindFile: buf is sized from the file's size
@@ -49,8 +49,11 @@ type op struct {
 	err   error  // first failure; the read stops at the next step
 	ctx   context.Context
 
-	keep runtime.Pinner // slot-owned memory shared with the kernel
-	pin  runtime.Pinner // the destination buffer, for one round
+	// pin holds, for one round, every Go object whose address the kernel
+	// has (the name, the destination, the statx buffer); finish unpins.
+	// Nothing stays pinned between rounds, so an op that becomes garbage
+	// never carries a pinned object (the runtime panics on that).
+	pin runtime.Pinner
 
 	sys sysState // backend scratch (statx buffer, poll fds)
 
@@ -94,14 +97,12 @@ func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) 
 		for size < len(path)+1 {
 			size <<= 1
 		}
-		o.keep.Unpin()
 		o.cpath = make([]byte, size)
-		o.keep.Pin(&o.cpath[0])
-		o.sys.pinInto(&o.keep)
 	}
 	o.cpath = o.cpath[:len(path)+1]
 	copy(o.cpath, path)
 	o.cpath[len(path)] = 0
+	o.pin.Pin(&o.cpath[0])
 	if len(buf) > 0 {
 		o.pin.Pin(&buf[0])
 	}

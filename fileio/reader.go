@@ -176,7 +176,7 @@ type Reader struct {
 	closeCh chan struct{}
 	closeMu sync.Mutex // serializes Close
 
-	ops     []*op // slot table; entry i is created once, by acquire
+	ops     []atomic.Pointer[op] // slot table; entry i is set once, by acquire
 	created atomic.Int32
 	free    chan *op // slots ready for reuse
 	hits    atomic.Uint64
@@ -216,7 +216,7 @@ func New(opts ...Option) (*Reader, error) {
 	r := &Reader{
 		exec:    c.exec,
 		closeCh: make(chan struct{}),
-		ops:     make([]*op, c.maxInFlight),
+		ops:     make([]atomic.Pointer[op], c.maxInFlight),
 		free:    make(chan *op, c.maxInFlight),
 	}
 	if c.cacheBytes > 0 {
@@ -348,7 +348,7 @@ func (r *Reader) acquire(ctx context.Context, path string) (*op, error) {
 		// The CAS reserves index n for this caller alone.
 		if r.created.CompareAndSwap(n, n+1) {
 			o := newOp(r, uint32(n))
-			r.ops[n] = o
+			r.ops[n].Store(o)
 			r.misses.Add(1)
 			o.rented(false, path)
 			return o, nil

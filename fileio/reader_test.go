@@ -656,3 +656,28 @@ func TestBackendChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderGarbage drops used Readers and runs the collector: nothing
+// may stay pinned in an op that becomes garbage (the runtime would panic
+// in the Pinner's finalizer).
+func TestReaderGarbage(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "f", []byte("garbage"))
+	forEach(t, func(t *testing.T, b fileio.Backend) {
+		for range 3 {
+			r, err := fileio.New(fileio.WithBackend(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if _, err := r.ReadFile(ctx, p).Await(); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			r.Close()
+		}
+		for range 3 {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}

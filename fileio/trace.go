@@ -96,3 +96,11 @@ func traceDone(o *op, n int, err error) {
 		(*f)(Event{Kind: EvComplete, Slot: int(o.idx), Round: o.ver.Load(), Token: o.token(), Path: o.path, N: n, Err: err})
 	}
 }
+
+// traceCancel reads no field of o but its index: a cancel may come late,
+// while another goroutine owns o for a new round.
+func traceCancel(o *op, ver uint32, detail string) {
+	if f := traceHook.Load(); f != nil {
+		(*f)(Event{Kind: EvCancel, Slot: int(o.idx), Round: ver, Detail: detail})
+	}
+}

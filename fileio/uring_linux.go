@@ -30,8 +30,6 @@ type sysState struct {
 // canceled reports whether a cancel was requested for o's current round.
 func (s *sysState) canceled(o *op) bool { return s.cancelRound == o.ver.Load() }
 
-func (s *sysState) pinInto(p *runtime.Pinner) { p.Pin(&s.stx) }
-
 type stage uint8
 
 const (
@@ -156,7 +154,7 @@ func (b *uringBackend) start(o *op) {
 }
 
 func (b *uringBackend) cancel(o *op, ver uint32) {
-	traceStep(EvCancel, o, "async-cancel", 0)
+	traceCancel(o, ver, "async-cancel")
 	b.send(reqCancel<<62 | opUD(o.idx, ver))
 }
 
@@ -166,12 +164,6 @@ func (b *uringBackend) shutdown() {
 	b.ring.Close()
 	_ = unix.Close(b.wakeFd)
 	b.memPin.Unpin()
-	// The kernel holds no reference to any op any more.
-	for _, o := range b.r.ops {
-		if o != nil {
-			o.keep.Unpin()
-		}
-	}
 }
 
 func (b *uringBackend) loop() {
@@ -253,15 +245,15 @@ func (b *uringBackend) handle(req uint64) {
 	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
-		for _, o := range b.r.ops {
-			if o != nil && o.sys.active && o.sys.inKernel {
+		for i := range b.r.ops {
+			if o := b.r.ops[i].Load(); o != nil && o.sys.active && o.sys.inKernel {
 				uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
 			}
 		}
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
-	o := b.r.ops[idx]
+	o := b.r.ops[idx].Load()
 	switch kind {
 	case reqStart:
 		o.sys.active = true
@@ -294,6 +286,7 @@ func (b *uringBackend) submit(o *op, st stage) {
 	case stOpen:
 		uring.PrepOpenat(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY|unix.O_CLOEXEC, 0, ud)
 	case stStatx:
+		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
 	case stRead:
 		chunk := o.buf[o.n:]
@@ -327,7 +320,7 @@ func (b *uringBackend) reap() {
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
 		default:
-			o := b.r.ops[(ud>>32)&0xffff]
+			o := b.r.ops[(ud>>32)&0xffff].Load()
 			if o == nil || !o.sys.inKernel || o.sys.ud != ud {
 				continue
 			}

@@ -2,16 +2,10 @@
 
 package fileio
 
-import (
-	"runtime"
-
-	"github.com/zerogc/zerogc/fileio/internal/uring"
-)
+import "github.com/zerogc/zerogc/fileio/internal/uring"
 
 // sysState is the per-op scratch of the portable workers backend.
 type sysState struct{}
-
-func (s *sysState) pinInto(p *runtime.Pinner) {}
 
 func newUring(r *Reader, slots int) (backend, error) {
 	_, err := uring.New(0)

@@ -29,7 +29,7 @@ func (w *workersBackend) start(o *op) {
 }
 
 func (w *workersBackend) cancel(o *op, ver uint32) {
-	traceStep(EvCancel, o, "flag", 0)
+	traceCancel(o, ver, "flag")
 	o.cancelVer.Store(ver)
 }
 
