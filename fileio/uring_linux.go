@@ -122,6 +122,10 @@ func newUring(r *Reader, slots int) (backend, error) {
 		ring.Close()
 		return nil, fmt.Errorf("io_uring: kernel granted %d entries, %d in-flight reads need %d (lower WithMaxInFlight)", ring.SQEntries(), slots, 2*slots+4)
 	}
+	// Requests the kernel cannot finish inline (an openat that misses the
+	// dentry cache, statx) go to io-wq kernel threads. Cap them; best
+	// effort: kernels before 5.15 lack the call and keep their default.
+	_ = ring.SetMaxWorkers(uint32(2*runtime.GOMAXPROCS(0)), 0)
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
 		ring.Close()

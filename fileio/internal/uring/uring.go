@@ -314,6 +314,19 @@ func (r *Ring) Close() {
 	}
 }
 
+// SetMaxWorkers caps the io-wq kernel threads of the ring's owner for
+// bounded work (regular files) and unbounded work (sockets, pipes); 0
+// leaves a limit unchanged (IORING_REGISTER_IOWQ_MAX_WORKERS, Linux 5.15).
+func (r *Ring) SetMaxWorkers(bounded, unbounded uint32) error {
+	const registerIOWQMaxWorkers = 19
+	v := [2]uint32{bounded, unbounded}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerIOWQMaxWorkers, uintptr(unsafe.Pointer(&v)), 2, 0, 0)
+	if errno != 0 {
+		return fmt.Errorf("io_uring_register(IOWQ_MAX_WORKERS): %w", errno)
+	}
+	return nil
+}
+
 // PrepOpenat fills e for openat(dirfd, path, flags, mode). path must point
 // at a NUL-terminated name that stays valid and pinned until completion.
 func PrepOpenat(e *SQE, dirfd int32, path *byte, flags uint32, mode uint32, userData uint64) {

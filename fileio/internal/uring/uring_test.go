@@ -145,3 +145,13 @@ func TestSQFull(t *testing.T) {
 		t.Fatal("queue still full after the kernel consumed every entry")
 	}
 }
+
+// TestSetMaxWorkers checks the register call is accepted (Linux 5.15+).
+func TestSetMaxWorkers(t *testing.T) {
+	r := newRing(t)
+	if err := r.SetMaxWorkers(2, 0); errors.Is(err, unix.EINVAL) {
+		t.Skip("kernel lacks IORING_REGISTER_IOWQ_MAX_WORKERS:", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+}
