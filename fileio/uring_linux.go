@@ -363,7 +363,9 @@ func (b *uringBackend) step(o *op, res int32) {
 			// io-wq kernel thread (it may block on a lookup), which costs
 			// a thread hand-off per read and ~17 extra threads under load;
 			// fstat of an open descriptor does not block.
-			if err := unix.Fstat(int(o.fd), &o.sys.st); err != nil {
+			err := unix.Fstat(int(o.fd), &o.sys.st)
+			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
+			if err != nil {
 				o.fail("stat", err)
 				b.submit(o, stClose)
 				return

@@ -78,7 +78,9 @@ func readBlocking(o *op) {
 			o.fail("close", err)
 		}
 	}()
-	if err := unix.Fstat(fd, &o.sys.st); err != nil {
+	err = unix.Fstat(fd, &o.sys.st)
+	traceStep(EvKernel, o, "fstat", int(o.sys.st.Size))
+	if err != nil {
 		o.fail("stat", err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +119,11 @@ type demo struct {
 	dir  string
 
 	released chan struct{} // signaled on every release event
+
+	// gate, when set, holds the completing goroutine at the first kernel
+	// completion of a read until the demo closes it, so scenario 1 shows
+	// the pending path however fast the machine is.
+	gate atomic.Pointer[chan struct{}]
 }
 
 // trace turns fileio's events into lines.
@@ -138,6 +144,13 @@ func (d *demo) trace(e fileio.Event) {
 		d.p.line("%s   submit %s", tag, e.Detail)
 	case fileio.EvKernel:
 		d.p.line("%s   done   %s -> %d", tag, e.Detail, e.N)
+		if g := d.gate.Swap(nil); g != nil {
+			d.p.line("%s   (the demo holds the read here until it has polled and registered)", tag)
+			select {
+			case <-*g:
+			case <-time.After(5 * time.Second):
+			}
+		}
 	case fileio.EvCancel:
 		d.p.line("%s cancel requested (%s)", tag, e.Detail)
 	case fileio.EvComplete:
@@ -201,6 +214,9 @@ func continuation(arg any) {
 func (d *demo) asyncRead() error {
 	d.p.line("demo  r.ReadFile(ctx, %q)", short(d.path))
 	d.r.Forget(d.path)
+	gate := make(chan struct{})
+	d.gate.Store(&gate)
+	defer d.gate.Store(nil)
 	t := d.r.ReadFile(context.Background(), d.path)
 	d.p.line("demo  got a Task: IsImmediate=%v, token v%d", t.IsImmediate(), t.Token())
 	st, _ := t.Status()
@@ -215,6 +231,7 @@ func (d *demo) asyncRead() error {
 	if !cs2 {
 		d.p.line("demo  continuation registered: it will run when the read completes")
 	}
+	close(gate)
 	<-cs.done
 	st, _ = t.Status()
 	d.p.line("demo  status polled: %v", st)
@@ -318,6 +335,7 @@ func (d *demo) abandoned() error {
 	defer func() { d.released = nil }()
 
 	d.p.line("demo  r.ReadInto(ctx, %q, buf): a FIFO nobody writes yet, so the read stays in flight", short(fifo))
+	d.p.line("      (ReadInto tasks come from the op's Core[int], versioned apart from its Core[[]byte])")
 	buf := make([]byte, 64)
 	t := d.r.ReadInto(context.Background(), fifo, buf)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
