@@ -1,3 +1,5 @@
+//go:build unix
+
 package fileio_test
 
 import (

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -322,7 +321,7 @@ func (d *demo) missingFile() error {
 
 func (d *demo) abandoned() error {
 	fifo := filepath.Join(d.dir, "slow.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		d.p.line("demo  skipped: cannot make a FIFO here (%v)", err)
 		return nil
 	}
