@@ -171,6 +171,7 @@ func (o *op) finish() {
 	}
 	err, n, kind, buf, path := o.err, o.n, o.kind, o.buf, o.path
 	o.buf, o.ctx, o.err = nil, nil, nil
+	<-o.r.inFlight // the I/O is over: let the next read start
 	traceDone(o, n, err)
 	if kind == kindInto {
 		if err != nil {

@@ -112,16 +112,14 @@ func WithBackend(b Backend) Option {
 	return func(c *config) { c.backend, c.backendSet = b, true }
 }
 
-// WithMaxInFlight bounds the pooled operations, and so the reads in flight,
-// at once (default 256, at most 65536). A read started while the bound is
-// reached waits for an operation to be released (back-pressure), or until
-// its context is done or the Reader is closed.
+// WithMaxInFlight bounds the reads whose I/O is in progress at once
+// (default 256, at most 65536). A read started while the bound is reached
+// waits until one ends (back-pressure), or until its context is done or
+// the Reader is closed.
 //
-// An operation is released when its task's result is consumed (Await,
-// AwaitContext, Result), not when the I/O ends: a goroutine that starts
-// more reads than the bound before consuming any waits forever unless the
-// context passed to the read ends. Size the bound to the reads a caller
-// keeps outstanding, or consume as you go.
+// Results waiting to be consumed do not count: each holds its pooled op
+// until Await, AwaitContext or Result consumes it, and the Reader creates
+// ops as needed, up to 65536 (then ErrTooManyHeld).
 func WithMaxInFlight(n int) Option {
 	return func(c *config) { c.maxInFlight = n }
 }
@@ -176,11 +174,12 @@ type Reader struct {
 	closeCh chan struct{}
 	closeMu sync.Mutex // serializes Close
 
-	ops     []atomic.Pointer[op] // slot table; entry i is set once, by acquire
-	created atomic.Int32
-	free    chan *op // slots ready for reuse
-	hits    atomic.Uint64
-	misses  atomic.Uint64
+	ops      opTable       // op index -> op
+	created  atomic.Int32  // ops created so far
+	free     freeList      // ops ready for reuse
+	inFlight chan struct{} // one token per read between launch and I/O end
+	hits     atomic.Uint64
+	misses   atomic.Uint64
 }
 
 // New returns a Reader with the given options.
@@ -214,11 +213,11 @@ func New(opts ...Option) (*Reader, error) {
 		c.workers = c.maxInFlight
 	}
 	r := &Reader{
-		exec:    c.exec,
-		closeCh: make(chan struct{}),
-		ops:     make([]atomic.Pointer[op], c.maxInFlight),
-		free:    make(chan *op, c.maxInFlight),
+		exec:     c.exec,
+		closeCh:  make(chan struct{}),
+		inFlight: make(chan struct{}, c.maxInFlight),
 	}
+	r.free.ops = make([]*op, 0, c.maxInFlight)
 	if c.cacheBytes > 0 {
 		r.cache = newCache(c.cacheBytes)
 	}
@@ -253,8 +252,9 @@ func (r *Reader) Backend() Backend { return r.kind }
 func (r *Reader) FallbackReason() string { return r.fallback }
 
 // PoolStats reports how many reads reused a pooled operation (hits) and
-// how many had to create one (misses); at most the in-flight bound are
-// ever created.
+// how many had to create one (misses). Ops are created while more reads
+// are in flight or awaiting consumption than ever before, so misses ends
+// up at the largest number of reads held at once.
 func (r *Reader) PoolStats() (hits, misses uint64) { return r.hits.Load(), r.misses.Load() }
 
 // ReadFile reads the whole named file. The task's value is a new slice
@@ -330,40 +330,38 @@ func (r *Reader) check(ctx context.Context, path string) error {
 	return nil
 }
 
-// acquire rents a slot: a free one if any (hit), a new one while fewer
-// than the bound exist (miss), else it waits for one to be released.
+// acquire takes an in-flight token (waiting while the bound is reached,
+// until ctx ends or the Reader closes), then rents an op: a free one if
+// any (hit), else a new one (miss). The token goes back when the op's I/O
+// ends (finish); the op when its result is consumed (release).
 func (r *Reader) acquire(ctx context.Context, path string) (*op, error) {
 	select {
-	case o := <-r.free:
-		r.hits.Add(1)
-		o.rented(true, path)
-		return o, nil
+	case r.inFlight <- struct{}{}:
 	default:
-	}
-	for {
-		n := r.created.Load()
-		if int(n) >= len(r.ops) {
-			break
-		}
-		// The CAS reserves index n for this caller alone.
-		if r.created.CompareAndSwap(n, n+1) {
-			o := newOp(r, uint32(n))
-			r.ops[n].Store(o)
-			r.misses.Add(1)
-			o.rented(false, path)
-			return o, nil
+		select {
+		case r.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.closeCh:
+			return nil, ErrClosed
 		}
 	}
-	select {
-	case o := <-r.free:
+	if o := r.free.pop(); o != nil {
 		r.hits.Add(1)
 		o.rented(true, path)
 		return o, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-r.closeCh:
-		return nil, ErrClosed
 	}
+	n := r.created.Add(1) - 1
+	if n >= maxOps {
+		r.created.Add(-1)
+		<-r.inFlight
+		return nil, ErrTooManyHeld
+	}
+	o := newOp(r, uint32(n))
+	r.ops.set(uint32(n), o)
+	r.misses.Add(1)
+	o.rented(false, path)
+	return o, nil
 }
 
 // launch hands a prepared op to the backend, or fails it with ErrClosed
@@ -389,7 +387,7 @@ func (r *Reader) launch(o *op, ctx context.Context) {
 func release(arg any) {
 	o := arg.(*op)
 	traceOp(EvRelease, o, "")
-	o.r.free <- o // capacity is the slot count: never blocks
+	o.r.free.push(o)
 }
 
 // Close stops the Reader: reads started afterwards fail with ErrClosed,

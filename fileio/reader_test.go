@@ -527,10 +527,10 @@ func TestManyConcurrent(t *testing.T) {
 		paths[i] = writeFile(t, dir, fmt.Sprintf("f%03d", i), want[i])
 	}
 	forEach(t, func(t *testing.T, b fileio.Backend) {
-		// Every started read holds its op until its result is consumed, so
-		// the bound must cover goroutines × depth.
+		// 512 reads outstanding at once against a bound of 128: the
+		// bound holds I/O back, results wait in their ops.
 		const goroutines, perG, depth = 64, 10000 / 64, 8
-		r := newReader(t, b, fileio.WithMaxInFlight(goroutines*depth))
+		r := newReader(t, b, fileio.WithMaxInFlight(128))
 		var wg sync.WaitGroup
 		var reads atomic.Int64
 		errs := make(chan error, goroutines)
@@ -680,6 +680,30 @@ func TestReaderGarbage(t *testing.T) {
 		for range 3 {
 			runtime.GC()
 			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// TestHeldResultsDoNotBlock starts more reads than the in-flight bound
+// before consuming any: the bound limits I/O in progress, not results
+// waiting to be consumed.
+func TestHeldResultsDoNotBlock(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "f", []byte("held"))
+	forEach(t, func(t *testing.T, b fileio.Backend) {
+		r := newReader(t, b, fileio.WithMaxInFlight(2))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var tasks []vtask.Task[[]byte]
+		for range 20 {
+			tasks = append(tasks, r.ReadFile(ctx, p))
+		}
+		for i, task := range tasks {
+			if got, err := await(t, task); err != nil || string(got) != "held" {
+				t.Fatalf("read %d: %q, %v", i, got, err)
+			}
+		}
+		if h, m := r.PoolStats(); h+m != 20 || m < 2 {
+			t.Fatalf("pool hits %d misses %d: want 20 rents and at least 2 ops", h, m)
 		}
 	})
 }

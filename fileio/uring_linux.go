@@ -132,8 +132,11 @@ func newUring(r *Reader, slots int) (backend, error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	b := &uringBackend{
-		r:      r,
-		ring:   ring,
+		r:    r,
+		ring: ring,
+		// Starts are bounded by the in-flight tokens; a late cancel may
+		// come from any op's watcher, and waits briefly if the queue is
+		// full (the loop drains it without waiting on anyone).
 		reqs:   make(chan uint64, 3*slots+8),
 		wakeFd: efd,
 		mem:    new(loopMem),
@@ -159,6 +162,10 @@ func (b *uringBackend) start(o *op) {
 
 func (b *uringBackend) cancel(o *op, ver uint32) {
 	traceCancel(o, ver, "async-cancel")
+	if b.r.closed.Load() {
+		// Close cancels every request itself, and the loop may be gone.
+		return
+	}
 	b.send(reqCancel<<62 | opUD(o.idx, ver))
 }
 
@@ -249,15 +256,15 @@ func (b *uringBackend) handle(req uint64) {
 	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
-		for i := range b.r.ops {
-			if o := b.r.ops[i].Load(); o != nil && o.sys.active && o.sys.inKernel {
+		for i := range uint32(b.r.created.Load()) {
+			if o := b.r.ops.get(i); o != nil && o.sys.active && o.sys.inKernel {
 				uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
 			}
 		}
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
-	o := b.r.ops[idx].Load()
+	o := b.r.ops.get(idx)
 	switch kind {
 	case reqStart:
 		o.sys.active = true
@@ -324,7 +331,7 @@ func (b *uringBackend) reap() {
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
 		default:
-			o := b.r.ops[(ud>>32)&0xffff].Load()
+			o := b.r.ops.get(uint32(ud>>32) & 0xffff)
 			if o == nil || !o.sys.inKernel || o.sys.ud != ud {
 				continue
 			}
