@@ -392,7 +392,9 @@ func release(arg any) {
 
 // Close stops the Reader: reads started afterwards fail with ErrClosed,
 // and every read in flight completes with an error wrapping ErrClosed. It
-// returns once the backend no longer touches any buffer. Close is
+// returns once the backend no longer touches any buffer. It also ends the
+// Reader's goroutines (the io_uring loop or the workers, and the cancel
+// watchers), which a Reader that is never closed keeps. Close is
 // idempotent.
 func (r *Reader) Close() error {
 	r.closeMu.Lock()

@@ -707,3 +707,37 @@ func TestHeldResultsDoNotBlock(t *testing.T) {
 		}
 	})
 }
+
+// countingExecutor runs functions on new goroutines and counts them.
+type countingExecutor struct{ n atomic.Int32 }
+
+func (e *countingExecutor) Execute(fn func(any), arg any) {
+	e.n.Add(1)
+	go fn(arg)
+}
+
+func signal(arg any) { close(arg.(chan struct{})) }
+
+func TestWithExecutor(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "f", []byte("exec"))
+	forEach(t, func(t *testing.T, b fileio.Backend) {
+		e := &countingExecutor{}
+		r := newReader(t, b, fileio.WithExecutor(e))
+		task := r.ReadFile(context.Background(), p)
+		done := make(chan struct{})
+		if err := task.OnCompleted(signal, done); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("continuation did not run")
+		}
+		if e.n.Load() != 1 {
+			t.Fatalf("executor ran %d functions, want the 1 continuation", e.n.Load())
+		}
+		if got, err := task.Result(); err != nil || string(got) != "exec" {
+			t.Fatalf("%q, %v", got, err)
+		}
+	})
+}
