@@ -13,7 +13,7 @@ import (
 
 // sysState is the per-op scratch of the Linux backends.
 type sysState struct {
-	stx      unix.Statx_t   // io_uring statx result (pinned with the slot)
+	stx      unix.Statx_t   // io_uring statx result (pinned for the round)
 	st       unix.Stat_t    // workers fstat result
 	pfd      [1]unix.PollFd // workers: poll on pipes and FIFOs
 	stage    stage          // io_uring: the request in flight
@@ -109,18 +109,18 @@ type loopMem struct {
 
 var eventOne = [8]byte{1} // little-endian uint64 1, written to wake the loop
 
-func newUring(r *Reader, slots int) (backend, error) {
+func newUring(r *Reader, inFlight int) (backend, error) {
 	entries := 4
-	for entries < 2*slots+4 {
+	for entries < 2*inFlight+4 {
 		entries <<= 1
 	}
 	ring, err := uring.New(uint32(entries))
 	if err != nil {
 		return nil, err
 	}
-	if int(ring.SQEntries()) < 2*slots+4 {
+	if int(ring.SQEntries()) < 2*inFlight+4 {
 		ring.Close()
-		return nil, fmt.Errorf("io_uring: kernel granted %d entries, %d in-flight reads need %d (lower WithMaxInFlight)", ring.SQEntries(), slots, 2*slots+4)
+		return nil, fmt.Errorf("io_uring: kernel granted %d entries, %d in-flight reads need %d (lower WithMaxInFlight)", ring.SQEntries(), inFlight, 2*inFlight+4)
 	}
 	// Requests the kernel cannot finish inline (an openat that misses the
 	// dentry cache, statx) go to io-wq kernel threads. Cap them; best
@@ -137,7 +137,7 @@ func newUring(r *Reader, slots int) (backend, error) {
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
-		reqs:   make(chan uint64, 3*slots+8),
+		reqs:   make(chan uint64, 3*inFlight+8),
 		wakeFd: efd,
 		mem:    new(loopMem),
 		done:   make(chan struct{}),
@@ -226,9 +226,10 @@ func (b *uringBackend) armWake() {
 }
 
 // sqe returns a free submission entry, submitting prepared ones first
-// when the queue is full. The queue holds at least 2 × slots + 4 entries
-// and every op has at most one step and one cancel prepared, so one flush
-// always frees room.
+// when the queue is full. The queue holds at least 2 × the in-flight
+// bound + 4 entries, and only reads in flight have requests (at most one
+// step and one cancel each) besides the eventfd read and its cancel, so
+// one flush always frees room.
 func (b *uringBackend) sqe() *uring.SQE {
 	for {
 		if e := b.ring.NextSQE(); e != nil {
