@@ -741,3 +741,37 @@ func TestWithExecutor(t *testing.T) {
 		}
 	})
 }
+
+// TestNoDescriptorLeak checks that every descriptor a read opens is
+// closed by the time Close returns (closes run after completion).
+func TestNoDescriptorLeak(t *testing.T) {
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd:", err)
+		}
+		return len(ents)
+	}
+	dir := t.TempDir()
+	p := writeFile(t, dir, "f", []byte("fd"))
+	forEach(t, func(t *testing.T, b fileio.Backend) {
+		before := fds()
+		r, err := fileio.New(fileio.WithBackend(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 8)
+		for range 200 {
+			if _, err := r.ReadInto(context.Background(), p, buf).Await(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.ReadFile(context.Background(), dir).Await(); err == nil {
+			t.Fatal("reading a directory succeeded")
+		}
+		r.Close()
+		if after := fds(); after != before {
+			t.Fatalf("%d descriptors open before, %d after 200 reads and Close", before, after)
+		}
+	})
+}

@@ -50,8 +50,14 @@ func (w *workersBackend) shutdown() {
 func runJob(arg any) {
 	o := arg.(*op)
 	w := o.r.be.(*workersBackend)
-	readBlocking(o)
+	fd := readBlocking(o)
 	o.finish()
+	// Close after completing, as the io_uring backend does: the caller
+	// need not wait for it, and a failing close of a descriptor opened
+	// read-only loses no data.
+	if fd >= 0 {
+		_ = unix.Close(fd)
+	}
 	w.wg.Done()
 }
 
@@ -60,29 +66,25 @@ func stopNow(o *op) error {
 	return o.stopReason(o.cancelVer.Load() == o.ver.Load())
 }
 
-func readBlocking(o *op) {
+// readBlocking does the read and returns the open descriptor (or -1),
+// which the caller closes after completing the op.
+func readBlocking(o *op) int {
 	if err := stopNow(o); err != nil {
 		o.fail("open", err)
-		return
+		return -1
 	}
 	traceStep(EvSubmit, o, "open", 0)
 	fd, err := openat(&o.cpath[0])
 	traceStep(EvKernel, o, "open", fd)
 	if err != nil {
 		o.fail("open", err)
-		return
+		return fd
 	}
-	defer func() {
-		traceStep(EvSubmit, o, "close", 0)
-		if err := unix.Close(fd); err != nil {
-			o.fail("close", err)
-		}
-	}()
 	err = unix.Fstat(fd, &o.sys.st)
 	traceStep(EvKernel, o, "fstat", int(o.sys.st.Size))
 	if err != nil {
 		o.fail("stat", err)
-		return
+		return fd
 	}
 	regular := o.sys.st.Mode&unix.S_IFMT == unix.S_IFREG
 	if o.kind == kindFile {
@@ -95,17 +97,17 @@ func readBlocking(o *op) {
 	if !regular {
 		if err := unix.SetNonblock(fd, true); err != nil {
 			o.fail("read", err)
-			return
+			return fd
 		}
 	}
 	for {
 		if err := stopNow(o); err != nil {
 			o.fail("read", err)
-			return
+			return fd
 		}
 		if o.n == len(o.buf) {
 			if o.kind == kindInto || o.exact {
-				return
+				return fd
 			}
 			nb := make([]byte, 2*len(o.buf))
 			copy(nb, o.buf)
@@ -125,13 +127,14 @@ func readBlocking(o *op) {
 		case err == unix.EINTR:
 		case err != nil:
 			o.fail("read", err)
-			return
+			return fd
 		case m == 0:
-			return
+			return fd
 		default:
 			o.n += m
 		}
 	}
+
 }
 
 var atFDCWD = unix.AT_FDCWD
