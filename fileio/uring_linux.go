@@ -371,7 +371,7 @@ func (b *uringBackend) step(o *op, res int32) {
 		case o.kind == kindFile:
 			// fstat on the loop: IORING_OP_STATX is always handed to an
 			// io-wq kernel thread (it may block on a lookup), a hand-off
-			// per read and 13 more threads in BenchmarkReadFileSizing;
+			// per read and over a dozen more threads in BenchmarkReadFileSizing;
 			// fstat of an open descriptor does not block.
 			err := unix.Fstat(int(o.fd), &o.sys.st)
 			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
