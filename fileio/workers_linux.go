@@ -3,47 +3,14 @@
 package fileio
 
 import (
-	"sync"
 	"unsafe"
 
-	"github.com/zerogc/zerogc/vtask"
 	"golang.org/x/sys/unix"
 )
-
-// workersBackend runs each read as one job on a vtask.WorkerPool: the
-// job opens, stats, reads and closes the file with blocking system calls
-// and completes the op. Pipes and FIFOs are read in non-blocking mode with
-// a short poll so that a cancel or Close is noticed within pollSlice;
-// regular files are read in chunks of at most maxChunk, checking for a
-// cancel or Close between chunks.
-type workersBackend struct {
-	r    *Reader
-	pool *vtask.WorkerPool
-	wg   sync.WaitGroup // jobs not yet finished
-}
 
 // pollSlice is how long (ms) a pipe read waits before it checks again for
 // a cancel or Close.
 const pollSlice = 10
-
-func newWorkers(r *Reader, workers, slots int) backend {
-	return &workersBackend{r: r, pool: vtask.NewWorkerPool(workers, slots)}
-}
-
-func (w *workersBackend) start(o *op) {
-	w.wg.Add(1)
-	w.pool.Execute(runJob, o)
-}
-
-func (w *workersBackend) cancel(o *op, ver uint32) {
-	traceCancel(o, ver, "flag")
-	o.cancelVer.Store(ver)
-}
-
-func (w *workersBackend) shutdown() {
-	w.wg.Wait()
-	w.pool.Close()
-}
 
 // runJob is the worker job; a top-level func with the op as its argument,
 // so Execute needs no closure.

@@ -5,38 +5,7 @@ package fileio
 import (
 	"io"
 	"os"
-	"sync"
-
-	"github.com/zerogc/zerogc/vtask"
 )
-
-// workersBackend (portable version) runs each read as one job on a
-// vtask.WorkerPool using package os; unlike the Linux version it allocates
-// the *os.File of each read.
-type workersBackend struct {
-	r    *Reader
-	pool *vtask.WorkerPool
-	wg   sync.WaitGroup
-}
-
-func newWorkers(r *Reader, workers, slots int) backend {
-	return &workersBackend{r: r, pool: vtask.NewWorkerPool(workers, slots)}
-}
-
-func (w *workersBackend) start(o *op) {
-	w.wg.Add(1)
-	w.pool.Execute(runJob, o)
-}
-
-func (w *workersBackend) cancel(o *op, ver uint32) {
-	traceCancel(o, ver, "flag")
-	o.cancelVer.Store(ver)
-}
-
-func (w *workersBackend) shutdown() {
-	w.wg.Wait()
-	w.pool.Close()
-}
 
 func runJob(arg any) {
 	o := arg.(*op)
