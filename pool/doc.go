@@ -12,42 +12,51 @@
 //   - has a debug mode (the Debug option, or the zerogcdebug build tag) that
 //     panics on a double return and reports objects that were never returned.
 //
-// The pool never hands one object to two holders: an object leaves a slot
-// only through a successful CompareAndSwap(x, nil).
+// The pool never hands one object to two holders: an object leaves a shared
+// slot only through a successful CompareAndSwap(x, nil), and a private slot
+// (see PerP) only through the one goroutine pinned to its P.
+//
+// # Per-P private slots
+//
+// With the PerP option a pool also keeps one object per P in a private slot,
+// as sync.Pool does: Get and Put pin the goroutine to its P (the runtime's
+// procPin, which sync.Pool uses too and which the runtime keeps linkable,
+// go.dev/issue/67401) and use that P's slot with plain loads and stores, no
+// atomic read-modify-write. Only when it is empty (Get) or full (Put) do they
+// fall back to the shared slots. Under the race detector, which cannot see
+// that pinning orders those accesses, the private slots are off.
 //
 // # Which pool vtask uses, and why
 //
-// vtask keeps its pooled operations in a Pool (of 4096, see vtask.PoolSize),
-// not in a sync.Pool. Measured with
+// vtask keeps its pooled operations in a Pool with PerP (of 4096, see
+// vtask.PoolSize), not in a sync.Pool. Measured with
 //
 //	go test -run='^$' -bench='GetPut|RefillAfterGC' -benchmem -count=6 ./pool
 //
-// on the project's 2-core machine (Go 1.26, medians of 6 runs, 2026-11-26):
+// on the project's 2-core machine (Go 1.26, medians of 6 runs, 2026-11-27):
 //
-//	                                    pool.Pool       sync.Pool
-//	Get+Put, 1 goroutine                28.5 ns         16.6 ns
-//	Get+Put, 2 goroutines contending    88.7 ns          8.1 ns
-//	burst of 64 after two GCs           0 allocs        74 allocs (6600 B)
+//	                                    Pool      Pool, PerP   sync.Pool
+//	Get+Put, 1 goroutine                29.7 ns   11.8 ns      17.6 ns
+//	Get+Put, 2 goroutines contending    84.8 ns    6.1 ns       9.9 ns
+//	burst of 64 after two GCs           0 allocs  (as Pool)    74 allocs (6600 B)
 //
-// sync.Pool is faster: its per-P caches need no atomic read-modify-write,
-// and under contention this pool's shared slots bounce between cores. We
-// still choose this pool for vtask because:
-//   - it keeps its objects through garbage collections: sync.Pool frees idle
-//     objects at every cycle (after one cycle in its victim cache), so a
-//     bursty server allocates its completions again after every quiet
-//     spell; the whole point of vtask is an allocation count that stays 0;
+// Without PerP, sync.Pool is faster: its per-P caches need no atomic
+// read-modify-write, and under contention the shared slots bounce between
+// cores. With PerP this pool is as fast as sync.Pool or faster (it has no
+// victim cache or interface conversion to manage), and it keeps what
+// sync.Pool does not:
+//   - its objects survive garbage collections: sync.Pool frees idle objects
+//     at every cycle (after one cycle in its victim cache), so a bursty
+//     server allocates its completions again after every quiet spell; the
+//     whole point of vtask is an allocation count that stays 0;
 //   - its bound and overflow queue let a fan-out of 1,000 operations recycle
 //     every source (vtask.WhenAll of 1,000 allocates nothing), where
 //     sync.Pool's chained per-P queues grow and are dropped by GC;
-//   - it behaves the same under the race detector, where sync.Pool drops a
-//     quarter of its returns on purpose; and its debug mode lets vtask's
-//     tests prove that every source returns exactly once;
-//   - the difference is small where vtask uses it: a round trip through
-//     vtask costs about 600 ns (two goroutine switches), of which the pool's
-//     Get and Put are 2 %; in that round trip the same goroutine rents and
-//     consumes, so the contended case does not arise.
+//   - it drops nothing on purpose under the race detector, where sync.Pool
+//     drops a quarter of its returns; and its debug mode lets vtask's tests
+//     prove that every source returns exactly once.
 //
-// Where many goroutines on many cores rent and return at a high rate, the
-// contended figure matters; that is the case to measure before changing the
-// choice.
+// In vtask's round trip (BenchmarkRoundTrip/vtask-await in package vtask)
+// the PerP slots took the pool's two atomic operations off the path; see
+// the project's README for that benchmark.
 package pool

@@ -10,13 +10,17 @@ import (
 
 type payload struct{ buf [64]byte }
 
-// BenchmarkGetPut compares a Get followed by a Put on pool.Pool and on
-// sync.Pool, from one goroutine and from two goroutines at once (b.N pairs
+// BenchmarkGetPut compares a Get followed by a Put on pool.Pool, on a
+// pool.Pool with PerP and on sync.Pool, from one goroutine and from two goroutines at once (b.N pairs
 // in total, split between them).
 func BenchmarkGetPut(b *testing.B) {
 	for _, g := range []int{1, 2} {
 		b.Run(name("pool", g), func(b *testing.B) {
 			p := pool.New(func() *payload { return new(payload) })
+			run(b, g, func() { x := p.Get(); x.buf[0]++; p.Put(x) })
+		})
+		b.Run(name("pool.PerP", g), func(b *testing.B) {
+			p := pool.New(func() *payload { return new(payload) }, pool.PerP())
 			run(b, g, func() { x := p.Get(); x.buf[0]++; p.Put(x) })
 		})
 		b.Run(name("sync.Pool", g), func(b *testing.B) {
