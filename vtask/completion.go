@@ -19,7 +19,19 @@ type Completion[T any] struct {
 
 // Rent returns a Completion from the pool of Completion[T], or a new one if
 // the pool is empty. Its executor is nil (continuations run inline).
-func Rent[T any]() *Completion[T] { return completionPool[T]().Get() }
+func Rent[T any]() *Completion[T] {
+	// completionPool's lookup, written out: Rent is on every operation's
+	// path, and each call level of a generic function costs a dozen
+	// instructions.
+	if cache := poolCache.Load(); cache != nil {
+		for _, e := range *cache {
+			if p, ok := e.(*pool.Pool[Completion[T]]); ok {
+				return p.Get()
+			}
+		}
+	}
+	return completionPool[T]().Get()
+}
 
 // PoolStats returns the counters of the pool that Rent[T] draws from, which
 // tell how many Rents found it empty.
@@ -37,7 +49,9 @@ func completionPool[T any]() *pool.Pool[Completion[T]] {
 }
 
 func (c *Completion[T]) recycle() {
-	c.exec = nil
+	if c.exec != nil {
+		c.exec = nil
+	}
 	c.pool.Put(c)
 }
 
@@ -92,7 +106,7 @@ func createPool[X any](newFn func(*pool.Pool[X]) *X) *pool.Pool[X] {
 	if _, debug := debugKeys.Load(key); debug {
 		p = pool.New(mk, pool.Size(PoolSize), pool.Debug())
 	} else {
-		p = pool.New(mk, pool.Size(PoolSize))
+		p = pool.New(mk, pool.Size(PoolSize), pool.PerP())
 	}
 	actual, loaded := pools.LoadOrStore(key, p)
 	if !loaded {
