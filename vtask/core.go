@@ -19,7 +19,10 @@ import (
 // completers with the TrySet methods. The holder of the version's Task
 // consumes the result once; consuming resets the Core to the next version
 // and calls the release function set by SetRelease, where a pooled owner
-// returns itself to its pool.
+// returns itself to its pool. (For a goroutine blocked in Await, the version
+// moves on when the operation completes, and the release function runs once
+// that goroutine has read the result.) The owner may start the next
+// operation once the release function has run.
 //
 // A type that embeds a Core should not redefine Status, OnCompleted or
 // Result: Task calls the Core's own methods when it waits. Work to do on
@@ -112,24 +115,31 @@ func (c *Core[T]) Reset() {
 	c.state.Store(v << versionShift)
 }
 
-// SetResult completes the current version with v. It panics if the version
-// was already completed: completing twice is a bug of the owner, not of a
-// task's holder. Use TrySetResult where completers race.
+// SetResult completes the current version with v. It is for the one
+// completer of the version: it stores v before it publishes, without first
+// claiming the version, which saves an atomic operation. It panics if the
+// version was already completed: completing twice is a bug of the owner, not
+// of a task's holder. Where completers race, all of them must use the TrySet
+// methods; a SetResult racing another completer may panic after it has
+// overwritten the other's result.
 func (c *Core[T]) SetResult(v T) {
-	if !c.complete(0, false, v, nil) {
+	if c.state.Load()&flagCompleting != 0 {
 		panic("vtask: SetResult on an operation that is already completed (the owner completed it twice)")
 	}
+	c.value = v
+	c.publish(flagCompleting|flagCompleted, false)
 }
 
 // SetError completes the current version with err. An err that is, by
 // errors.Is, context.Canceled or context.DeadlineExceeded gives the status
-// Canceled; any other, Failed. It panics if the version was already
-// completed.
+// Canceled; any other, Failed. Like SetResult, it is for the one completer
+// of the version, and panics if the version was already completed.
 func (c *Core[T]) SetError(err error) {
-	var zero T
-	if !c.complete(0, false, zero, err) {
+	if c.state.Load()&flagCompleting != 0 {
 		panic("vtask: SetError on an operation that is already completed (the owner completed it twice)")
 	}
+	c.err = err
+	c.publish(doneFlags(err), false)
 }
 
 // SetCanceled completes the current version with context.Canceled. It
@@ -167,7 +177,7 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 		}
 	}
 	c.value, c.err = v, err
-	c.publish(err)
+	c.publish(doneFlags(err), true)
 	return true
 }
 
@@ -176,13 +186,17 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 // WhenAny): no other completer can race it, so it needs no claim, and
 // completion costs one CAS.
 func (c *Core[T]) completeOwned(v T, err error) {
-	c.value, c.err = v, err
-	c.publish(err)
+	c.value = v
+	done := uint64(flagCompleting | flagCompleted)
+	if err != nil {
+		c.err = err
+		done = doneFlags(err)
+	}
+	c.publish(done, true)
 }
 
-// publish publishes the stored outcome and runs the continuation, if one was
-// registered before.
-func (c *Core[T]) publish(err error) {
+// doneFlags returns the flags that publish sets for an outcome with err.
+func doneFlags(err error) uint64 {
 	done := uint64(flagCompleting | flagCompleted)
 	if err != nil {
 		switch statusOf(err) {
@@ -192,25 +206,75 @@ func (c *Core[T]) publish(err error) {
 			done |= flagCanceled
 		}
 	}
-	exec := c.exec
+	return done
+}
 
-	// Publish with one release: a reader that sees flagCompleted sees
-	// value and err. If the CAS observes flagRegistered, the registrar
-	// finished before completion and left the continuation to us; if it
-	// does not, any registrar still at work will see flagCompleted and run
-	// the continuation itself. Either way it runs exactly once.
+// publish sets the flags done (see doneFlags) on the current version, which
+// publishes the stored outcome, and wakes the waiter or runs the
+// continuation, if one registered before. claimed tells whether the caller
+// set flagCompleting (or is, by construction, the only completer); if not,
+// finding flagCompleting set means a second completer raced this one, and
+// publish panics.
+//
+// Publishing is one CAS, a release: a reader that sees flagCompleted sees
+// value and err. If the CAS observes flagRegistered, the registrar finished
+// before completion and left the continuation (or the waiter) to us; if it
+// does not, any registrar still at work will see flagCompleted and run the
+// continuation itself. Either way it runs exactly once.
+func (c *Core[T]) publish(done uint64, claimed bool) {
+	for {
+		s := c.state.Load()
+		if !claimed && s&flagCompleting != 0 {
+			panic(errCompletedTwice)
+		}
+		switch s & (flagRegistered | flagWaiter | flagAbandoned) {
+		case 0:
+			// Nobody registered (a registrar at work will see
+			// flagCompleted and run its continuation itself).
+			if c.state.CompareAndSwap(s, s|done) {
+				return
+			}
+		case flagRegistered | flagWaiter:
+			// A goroutine is blocked in await: hand the result
+			// over. Moving the version on here, in the CAS that
+			// publishes, makes the woken waiter the only goroutine
+			// that may read value and err, so it consumes them
+			// without a CAS of its own (see Core.take). Then wake
+			// it with one send on the channel it made before it
+			// registered.
+			if c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
+				*c.wait.ch.Load() <- struct{}{}
+				return
+			}
+		default:
+			c.publishSlow(done, claimed)
+			return
+		}
+	}
+}
+
+// errCompletedTwice is the panic of a completer that raced another.
+const errCompletedTwice = "vtask: an operation was completed twice at once (SetResult or SetError raced another completer; racing completers must all use the TrySet methods)"
+
+// publishSlow is publish for a version with a registered continuation, or
+// with a waiter that abandoned its wait.
+func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 	var fn func(any)
 	var arg any
-	took := false
+	var exec Executor
 	var s uint64
 	for {
 		s = c.state.Load()
-		if s&(flagRegistered|flagWaiter) == flagRegistered && !took {
-			// The fields are stable: the registrar is done and no
-			// consumer can move the version before flagCompleted.
-			fn, arg = c.fn, c.arg
+		if !claimed && s&flagCompleting != 0 {
+			panic(errCompletedTwice)
+		}
+		if s&(flagRegistered|flagWaiter) == flagRegistered && fn == nil {
+			// The continuation's fields are stable: the registrar
+			// is done and no consumer can move the version before
+			// flagCompleted. exec is read now because, once the
+			// CAS publishes, a consumer may recycle the source.
+			fn, arg, exec = c.fn, c.arg, c.exec
 			c.fn, c.arg = nil, nil
-			took = true
 		}
 		if c.state.CompareAndSwap(s, s|done) {
 			break
@@ -218,7 +282,10 @@ func (c *Core[T]) publish(err error) {
 	}
 	switch {
 	case s&flagWaiter != 0:
-		c.wake(s)
+		// The waiter abandoned its wait (AwaitContext): nobody will
+		// consume the result, so do it here, and the source returns to
+		// its pool.
+		c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
 	case fn != nil:
 		dispatch(exec, fn, arg)
 	}
@@ -310,13 +377,14 @@ func registeredErr(s uint64) error {
 // release function. It returns ErrStale for any other version and
 // ErrNotCompleted, consuming nothing, if the operation is pending.
 func (c *Core[T]) Result(token uint64) (T, error) {
-	var zero T
 	for {
 		s := c.state.Load()
 		switch {
 		case versionOf(s) != token:
+			var zero T
 			return zero, ErrStale
 		case s&flagCompleted == 0:
+			var zero T
 			return zero, ErrNotCompleted
 		case s&(flagClaimed|flagRegistered) == flagClaimed:
 			// A registrar is between its claim and its last store;
@@ -330,15 +398,25 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 			break
 		}
 	}
-	v, err := c.value, c.err
-	c.value = zero
 	// Most paths have cleared these already; skip the stores (and their
 	// write barriers) then.
-	if err != nil {
-		c.err = nil
-	}
 	if c.fn != nil || c.arg != nil {
 		c.fn, c.arg = nil, nil
+	}
+	return c.take()
+}
+
+// take reads and clears the outcome of a version that the caller has moved
+// on (Result) or that was moved on for it (a waiter woken by publish), and
+// calls the release function. No other goroutine reads or writes value and
+// err then: a completer writes them only before publishing, and every
+// other caller with the old token fails with ErrStale.
+func (c *Core[T]) take() (T, error) {
+	var zero T
+	v, err := c.value, c.err
+	c.value = zero
+	if err != nil {
+		c.err = nil
 	}
 	switch {
 	case c.rec != nil:

@@ -28,6 +28,9 @@
 //     and the continuation, and returns the source to its pool.
 //   - A holder that stops waiting (AwaitContext whose context ends) gives
 //     the result up: the completion consumes it and recycles the source.
+//   - When a goroutine is blocked in Await, the completion hands the result
+//     to it: the CAS that publishes also moves the version on, so the woken
+//     goroutine reads the result without an atomic operation of its own.
 //
 // Every call that takes a token compares it with the current version in the
 // same atomic word that holds the state, so a stale handle can never see or
@@ -47,9 +50,12 @@
 //
 // Misuse that can only be a bug of the owner panics with a clear message:
 // SetResult, SetError or SetCanceled on an operation that is already
-// completed (double completion), and RunWith with a nil function. Where a
-// second completion is legitimate (I/O racing cancellation), use the TrySet
-// methods, which report the loser with false.
+// completed (double completion), and RunWith with a nil function. SetResult
+// and SetError are for an operation with one completer, as in .NET: they
+// write the result before they publish it, with no claim, which saves an
+// atomic operation. Where completions race (I/O racing cancellation), every
+// completer must use the TrySet methods, which claim the operation first
+// and report the loser with false.
 //
 // # Waiting without allocating
 //

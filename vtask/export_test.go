@@ -45,3 +45,7 @@ func (c *Core[T]) SetVersion(v uint64) { c.state.Store(v << versionShift) }
 
 // HasWaiter reports whether a goroutine is registered as the awaiter.
 func (c *Core[T]) HasWaiter() bool { return c.state.Load()&flagWaiter != 0 }
+
+// Waiting reports whether a goroutine is registered as the waiter of c's
+// current version.
+func (c *Core[T]) Waiting() bool { return c.state.Load()&flagWaiter != 0 }

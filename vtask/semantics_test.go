@@ -622,6 +622,37 @@ func TestSemantic8_TheWaitChannelIsReused(t *testing.T) {
 	}
 }
 
+func TestSemantic8_CompletionHandsTheResultToTheWaiter(t *testing.T) {
+	var core vtask.Core[int]
+	released := make(chan struct{}, 2)
+	core.SetRelease(func(any) { released <- struct{}{} }, nil)
+	task := core.Task()
+	got := make(chan int, 1)
+	go func() {
+		v, _ := task.Await()
+		got <- v
+	}()
+	for !core.Waiting() {
+		runtime.Gosched()
+	}
+	core.SetResult(7)
+	// Completing moved the version on for the waiter: the result is
+	// already its own, and nobody else can consume or see it.
+	if _, err := task.Status(); !errors.Is(err, vtask.ErrStale) {
+		t.Fatalf("Status after completion with a waiter: err = %v, want ErrStale", err)
+	}
+	if _, err := task.Result(); !errors.Is(err, vtask.ErrStale) {
+		t.Fatalf("Result after completion with a waiter: err = %v, want ErrStale", err)
+	}
+	if v := <-got; v != 7 {
+		t.Fatalf("the waiter got %d, want 7", v)
+	}
+	<-released
+	if len(released) != 0 {
+		t.Fatal("the release function ran twice")
+	}
+}
+
 func TestSemantic8_AwaitContextReturnsTheContextErrorAndTheSourceReturnsLater(t *testing.T) {
 	type unique8 struct{}
 	p := vtask.DebugCompletions[unique8]()

@@ -14,10 +14,12 @@ import (
 //   - registering sets flagClaimed|flagWaiter|flagRegistered in one CAS
 //     (there is no continuation to write, only the channel, made before);
 //   - the completer's publishing CAS sees flagWaiter and, unless
-//     flagAbandoned is set, sends once on the channel;
+//     flagAbandoned is set, moves the version on in that same CAS, which
+//     hands the result to the waiter, and then sends once on the channel;
+//     the woken waiter reads the result with no CAS of its own;
 //   - AwaitContext whose context ends sets flagAbandoned by CAS, which
-//     succeeds only before completion; the completer then consumes the
-//     result instead of sending.
+//     succeeds only while the version is pending; the completer then
+//     consumes the result instead of sending.
 //
 // Invariant: exactly one of "send" and "abandon" happens per version, so
 // the channel holds a value only between a wake and its receive, and is
@@ -26,10 +28,9 @@ type waitState struct {
 	ch atomic.Pointer[chan struct{}] // made once per Core, on its first Await
 }
 
+// channel returns the channel, making it on first use; the caller has
+// loaded w.ch and found it nil.
 func (w *waitState) channel() chan struct{} {
-	if p := w.ch.Load(); p != nil {
-		return *p
-	}
 	ch := make(chan struct{}, 1)
 	if !w.ch.CompareAndSwap(nil, &ch) {
 		return *w.ch.Load() // a concurrent first Await made it
@@ -37,31 +38,25 @@ func (w *waitState) channel() chan struct{} {
 	return ch
 }
 
-// wake is called by the completer of a version whose waiter registered; s
-// is the state it published over.
-func (c *Core[T]) wake(s uint64) {
-	if s&flagAbandoned == 0 {
-		*c.wait.ch.Load() <- struct{}{}
-		return
-	}
-	// Nobody will consume the result: do it here, so the source returns
-	// to its pool.
-	c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
-}
-
 // await blocks until the operation of version token completes, or ctx (if
 // not nil) is done, and consumes the result.
 func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
-	var zero T
-	ch := c.wait.channel()
+	var ch chan struct{}
+	if p := c.wait.ch.Load(); p != nil {
+		ch = *p
+	} else {
+		ch = c.wait.channel()
+	}
 	for {
 		s := c.state.Load()
 		switch {
 		case versionOf(s) != token:
+			var zero T
 			return zero, ErrStale
 		case s&flagCompleted != 0:
 			return c.Result(token)
 		case s&flagClaimed != 0:
+			var zero T
 			return zero, registeredErr(s)
 		}
 		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagRegistered) {
@@ -74,22 +69,24 @@ func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
 	}
 	if done == nil {
 		<-ch
-		return c.Result(token)
+		return c.take()
 	}
 	select {
 	case <-ch:
-		return c.Result(token)
+		return c.take()
 	case <-done:
 		for {
 			s := c.state.Load()
-			if s&flagCompleted != 0 {
-				// The completer won the race and is sending: take
-				// the send so the channel is empty for the next
-				// version, and return the result that is there.
+			if versionOf(s) != token {
+				// The completer won the race, handed the result
+				// over and is sending: take the send so the
+				// channel is empty for the next version, and
+				// return the result.
 				<-ch
-				return c.Result(token)
+				return c.take()
 			}
 			if c.state.CompareAndSwap(s, s|flagAbandoned) {
+				var zero T
 				return zero, ctx.Err()
 			}
 		}
