@@ -2,6 +2,7 @@ package vtask_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/zerogc/zerogc/vtask"
@@ -26,7 +27,12 @@ func work(x int) (int, error) { return x + 1, nil }
 //	vtask-continue   the same with a continuation that hands the result back
 //	vtask-runwith    RunWith on a one-worker WorkerPool, then Await
 //	struct-sync      a plain function returning a struct: the lower bound
-//	floor-worker     hand-written: a persistent worker and reused channels
+//	floor-worker     hand-written, as DESIGN.md defines the floor: a
+//	                 persistent worker and a pooled operation (sync.Pool)
+//	                 with a reused channel; no library
+//	chan-worker      below the floor: a persistent worker and two reused
+//	                 channels, with no operation object at all, so a
+//	                 caller cannot have two operations in flight
 //	go-chan          go + make(chan T, 1) per operation
 //
 // vtask-await and floor-worker do the same work with the same goroutines and
@@ -104,6 +110,29 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	})
 	b.Run("floor-worker", func(b *testing.B) {
+		req := make(chan *floorOp, 1)
+		go func() {
+			for op := range req {
+				op.r.n, op.r.err = work(op.x)
+				op.done <- struct{}{}
+			}
+		}()
+		defer close(req)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			op := floorOps.Get().(*floorOp)
+			op.x = i
+			req <- op
+			<-op.done
+			r := op.r
+			op.r = result{}
+			floorOps.Put(op)
+			if r.n != i+1 {
+				b.Fatal(r)
+			}
+		}
+	})
+	b.Run("chan-worker", func(b *testing.B) {
 		req, resp := make(chan int, 1), make(chan result, 1)
 		go func() {
 			for x := range req {
@@ -134,6 +163,18 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	})
 }
+
+// floorOp is floor-worker's operation: what a careful hand-written program
+// would pool to get results back from a worker without allocating. The
+// worker writes the result into it and signals on its channel, which lives
+// as long as the operation and is reused by every use of it.
+type floorOp struct {
+	x    int
+	r    result
+	done chan struct{}
+}
+
+var floorOps = sync.Pool{New: func() any { return &floorOp{done: make(chan struct{}, 1)} }}
 
 // request is what the vtask benchmarks hand to their worker.
 type request struct {
