@@ -33,7 +33,12 @@ func DebugWhenAny[T any]() *pool.Pool[whenAnyOp[T]] {
 }
 
 // WaitChan returns the channel a Core's awaiters are woken on.
-func (c *Core[T]) WaitChan() chan struct{} { return c.wait.channel() }
+func (c *Core[T]) WaitChan() chan struct{} {
+	if p := c.wait.ch.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // FieldsClear reports whether the result and continuation fields are clear.
 func (c *Core[T]) FieldsClear() bool {

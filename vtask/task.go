@@ -114,7 +114,7 @@ func (t Task[T]) Result() (T, error) {
 // ErrAwaitedTwice; Await on a consumed task returns ErrStale.
 func (t Task[T]) Await() (T, error) {
 	if t.core != nil {
-		return t.core.await(t.token, nil)
+		return t.core.awaitBlocking(t.token)
 	}
 	return t.AwaitContext(context.Background())
 }

@@ -28,51 +28,91 @@ type waitState struct {
 	ch atomic.Pointer[chan struct{}] // made once per Core, on its first Await
 }
 
-// channel returns the channel, making it on first use; the caller has
+// make makes the channel on first use and returns it; the caller has
 // loaded w.ch and found it nil.
-func (w *waitState) channel() chan struct{} {
+func (w *waitState) make() *chan struct{} {
 	ch := make(chan struct{}, 1)
 	if !w.ch.CompareAndSwap(nil, &ch) {
-		return *w.ch.Load() // a concurrent first Await made it
+		return w.ch.Load() // a concurrent first Await made it
 	}
-	return ch
+	return &ch
 }
 
-// await blocks until the operation of version token completes, or ctx (if
-// not nil) is done, and consumes the result.
-func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
-	var ch chan struct{}
-	if p := c.wait.ch.Load(); p != nil {
-		ch = *p
-	} else {
-		ch = c.wait.channel()
-	}
+// Results of registerWaiter.
+const (
+	waiterRegistered = iota // the caller is the waiter; wait on the channel
+	waiterCompleted         // the operation has completed: consume it
+	waiterStale             // token is not the current version
+	waiterRefused           // another registrar holds the slot (state in s)
+)
+
+// registerWaiter registers the caller as the waiter of version token:
+// flagClaimed|flagWaiter|flagRegistered in one CAS (there is no
+// continuation to write, only the channel, made before).
+func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 	for {
-		s := c.state.Load()
+		s = c.state.Load()
 		switch {
 		case versionOf(s) != token:
-			var zero T
-			return zero, ErrStale
+			return s, waiterStale
 		case s&flagCompleted != 0:
-			return c.Result(token)
+			return s, waiterCompleted
 		case s&flagClaimed != 0:
-			var zero T
-			return zero, registeredErr(s)
+			return s, waiterRefused
 		}
 		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagRegistered) {
-			break
+			return s, waiterRegistered
 		}
 	}
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
+}
+
+// awaitBlocking blocks until the operation of version token completes and
+// consumes the result: Task.Await's path, kept apart from await so that
+// the common wait has no context to check.
+func (c *Core[T]) awaitBlocking(token uint64) (T, error) {
+	ch := c.wait.ch.Load()
+	if ch == nil {
+		ch = c.wait.make()
 	}
-	if done == nil {
-		<-ch
+	switch s, outcome := c.registerWaiter(token); outcome {
+	case waiterRegistered:
+		<-*ch
+		// publish moved the version on for us: the result is ours.
 		return c.take()
+	case waiterCompleted:
+		return c.Result(token)
+	case waiterStale:
+		var zero T
+		return zero, ErrStale
+	default:
+		var zero T
+		return zero, registeredErr(s)
+	}
+}
+
+// await blocks until the operation of version token completes, or ctx is
+// done, and consumes the result.
+func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
+	done := ctx.Done()
+	if done == nil {
+		return c.awaitBlocking(token)
+	}
+	ch := c.wait.ch.Load()
+	if ch == nil {
+		ch = c.wait.make()
+	}
+	switch s, outcome := c.registerWaiter(token); outcome {
+	case waiterCompleted:
+		return c.Result(token)
+	case waiterStale:
+		var zero T
+		return zero, ErrStale
+	case waiterRefused:
+		var zero T
+		return zero, registeredErr(s)
 	}
 	select {
-	case <-ch:
+	case <-*ch:
 		return c.take()
 	case <-done:
 		for {
@@ -82,7 +122,7 @@ func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
 				// over and is sending: take the send so the
 				// channel is empty for the next version, and
 				// return the result.
-				<-ch
+				<-*ch
 				return c.take()
 			}
 			if c.state.CompareAndSwap(s, s|flagAbandoned) {
