@@ -13,8 +13,9 @@ import (
 // When the task's holder consumes the result, the Completion returns to its
 // pool by itself; its owner must not touch it after completing it.
 type Completion[T any] struct {
+	// Core is the only field: a *Core[T] whose home is set is the start of
+	// a Completion[T] (see Core.take).
 	Core[T]
-	pool *pool.Pool[Completion[T]]
 }
 
 // Rent returns a Completion from the pool of Completion[T], or a new one if
@@ -42,17 +43,10 @@ func completionPool[T any]() *pool.Pool[Completion[T]] {
 		return p
 	}
 	return createPool(func(p *pool.Pool[Completion[T]]) *Completion[T] {
-		c := &Completion[T]{pool: p}
-		c.rec = c
+		c := new(Completion[T])
+		c.home = p
 		return c
 	})
-}
-
-func (c *Completion[T]) recycle() {
-	if c.exec != nil {
-		c.exec = nil
-	}
-	c.pool.Put(c)
 }
 
 // recycler is implemented by every pooled source of this package; a Core

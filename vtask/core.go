@@ -4,6 +4,9 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/zerogc/zerogc/pool"
 )
 
 // Core is the reusable heart of an asynchronous operation: it stores the
@@ -59,9 +62,12 @@ type Core[T any] struct {
 	fn  func(any)
 	arg any
 
-	// relFn, relArg and rec are set by the owner and kept across versions.
-	// rec is the release of this package's own pooled types: a direct
-	// method call, cheaper than relFn's type assertion.
+	// home, relFn, relArg and rec are set by the owner and kept across
+	// versions. home is set on the Core of a Completion only, which
+	// returns to that pool; rec is the release of this package's other
+	// pooled types: a direct method call, cheaper than relFn's type
+	// assertion.
+	home   *pool.Pool[Completion[T]]
 	relFn  func(any)
 	relArg any
 	rec    recycler
@@ -124,10 +130,14 @@ func (c *Core[T]) Reset() {
 // methods; a SetResult racing another completer may panic after it has
 // overwritten the other's result.
 func (c *Core[T]) SetResult(v T) {
-	if c.state.Load()&flagCompleting != 0 {
+	s := c.state.Load()
+	if s&flagCompleting != 0 {
 		panic("vtask: SetResult on an operation that is already completed (the owner completed it twice)")
 	}
 	c.value = v
+	if s&(flagRegistered|flagWaiter|flagAbandoned) == flagRegistered|flagWaiter && c.handOff(s) {
+		return // the common asynchronous case, without publish's call
+	}
 	c.publish(flagCompleting|flagCompleted, false)
 }
 
@@ -236,15 +246,7 @@ func (c *Core[T]) publish(done uint64, claimed bool) {
 				return
 			}
 		case flagRegistered | flagWaiter:
-			// A goroutine is blocked in await: hand the result
-			// over. Moving the version on here, in the CAS that
-			// publishes, makes the woken waiter the only goroutine
-			// that may read value and err, so it consumes them
-			// without a CAS of its own (see Core.take). Then wake
-			// it with one send on the channel it made before it
-			// registered.
-			if c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
-				*c.wait.ch.Load() <- struct{}{}
+			if c.handOff(s) {
 				return
 			}
 		default:
@@ -252,6 +254,20 @@ func (c *Core[T]) publish(done uint64, claimed bool) {
 			return
 		}
 	}
+}
+
+// handOff publishes the outcome to the goroutine blocked in await, if the
+// state is still s (with flagWaiter and flagRegistered set), and wakes it.
+// Moving the version on in the CAS that publishes makes the woken waiter
+// the only goroutine that may read value and err, so it consumes them
+// without a CAS of its own (see Core.take). The wake is one send on the
+// channel the waiter made before it registered.
+func (c *Core[T]) handOff(s uint64) bool {
+	if !c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
+		return false
+	}
+	*c.wait.ch.Load() <- struct{}{}
+	return true
 }
 
 // errCompletedTwice is the panic of a completer that raced another.
@@ -420,6 +436,15 @@ func (c *Core[T]) take() (T, error) {
 		c.err = nil
 	}
 	switch {
+	case c.home != nil:
+		// c is the Core of a Completion[T], its only field, so the
+		// two pointers are the same (an unsafe.Pointer conversion
+		// between types of equivalent layout). The executor goes back
+		// to nil, as Rent promises.
+		if c.exec != nil {
+			c.exec = nil
+		}
+		c.home.Put((*Completion[T])(unsafe.Pointer(c)))
 	case c.rec != nil:
 		c.rec.recycle()
 	case c.relFn != nil:
