@@ -11,7 +11,7 @@ bin=$(mktemp -d)/vtask.test
 go test -c -o "$bin" ./vtask
 count() { # benchmark, iterations
 	GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-		"$bin" -test.run='^$' -test.bench="$1" -test.benchtime="$2x" 2>&1 |
+		"$bin" -test.run='^$' -test.timeout=0 -test.bench="$1" -test.benchtime="$2x" 2>&1 |
 		awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }
 for b in 'RoundTrip/floor-worker$' 'RoundTrip/vtask-await$'; do

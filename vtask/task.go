@@ -113,10 +113,44 @@ func (t Task[T]) Result() (T, error) {
 // Await on a task that another goroutine is already awaiting returns
 // ErrAwaitedTwice; Await on a consumed task returns ErrStale.
 func (t Task[T]) Await() (T, error) {
-	if t.core != nil {
-		return t.core.awaitBlocking(t.token)
+	// One call with the fields, small enough to be inlined: a Task is too
+	// large for the compiler to keep in registers, and a method that
+	// tests its fields and calls on would first copy it to the stack.
+	return await(t.core, t.token, &t)
+}
+
+// await is Task.Await for task t, whose core and token are passed apart so
+// that the common path does not read t from memory (Core.await passes a nil
+// t with a non-nil c).
+func await[T any](c *Core[T], token uint64, t *Task[T]) (T, error) {
+	if c == nil {
+		if t.src == nil {
+			return t.value, t.err
+		}
+		cs, ok := t.src.(coreSource[T])
+		if !ok {
+			return awaitSource(t.src, token, context.Background())
+		}
+		c = cs.core()
 	}
-	return t.AwaitContext(context.Background())
+	ch := c.wait.ch.Load()
+	if ch == nil {
+		ch = c.wait.make()
+	}
+	switch s, outcome := c.registerWaiter(token); outcome {
+	case waiterRegistered:
+		<-*ch
+		// publish moved the version on for us: the result is ours.
+		return c.take()
+	case waiterCompleted:
+		return c.Result(token)
+	case waiterStale:
+		var zero T
+		return zero, ErrStale
+	default:
+		var zero T
+		return zero, registeredErr(s)
+	}
 }
 
 // AwaitContext is Await that gives up when ctx is done, returning ctx.Err().

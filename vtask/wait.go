@@ -66,36 +66,12 @@ func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 	}
 }
 
-// awaitBlocking blocks until the operation of version token completes and
-// consumes the result: Task.Await's path, kept apart from await so that
-// the common wait has no context to check.
-func (c *Core[T]) awaitBlocking(token uint64) (T, error) {
-	ch := c.wait.ch.Load()
-	if ch == nil {
-		ch = c.wait.make()
-	}
-	switch s, outcome := c.registerWaiter(token); outcome {
-	case waiterRegistered:
-		<-*ch
-		// publish moved the version on for us: the result is ours.
-		return c.take()
-	case waiterCompleted:
-		return c.Result(token)
-	case waiterStale:
-		var zero T
-		return zero, ErrStale
-	default:
-		var zero T
-		return zero, registeredErr(s)
-	}
-}
-
 // await blocks until the operation of version token completes, or ctx is
 // done, and consumes the result.
 func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
 	done := ctx.Done()
 	if done == nil {
-		return c.awaitBlocking(token)
+		return await(c, token, nil)
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
