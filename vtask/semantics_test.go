@@ -653,6 +653,16 @@ func TestSemantic8_CompletionHandsTheResultToTheWaiter(t *testing.T) {
 	}
 }
 
+func TestSemantic8_AwaitContextWithANilContextIsAwait(t *testing.T) {
+	c := vtask.Rent[int]()
+	task := c.Task()
+	go c.SetResult(3)
+	//lint:ignore SA1012 a nil context is what this test is about
+	if v, err := task.AwaitContext(nil); v != 3 || err != nil {
+		t.Fatalf("AwaitContext(nil) = %v, %v, want 3, nil", v, err)
+	}
+}
+
 func TestSemantic8_AwaitContextReturnsTheContextErrorAndTheSourceReturnsLater(t *testing.T) {
 	type unique8 struct{}
 	p := vtask.DebugCompletions[unique8]()

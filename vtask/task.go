@@ -163,7 +163,12 @@ func await[T any](c *Core[T], token uint64, t *Task[T]) (T, error) {
 // For a source that does not embed a Core, an abandoned result is not
 // consumed; such a source is reclaimed by the garbage collector instead of
 // its pool.
+//
+// A nil ctx is taken as context.Background(): AwaitContext is then Await.
 func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if t.core != nil {
 		return t.core.await(t.token, ctx)
 	}
