@@ -74,10 +74,10 @@
 //
 // # Pools
 //
-// Completions (Rent) are kept in a pool.Pool with per-P slots (pool.PerP),
-// one pool per type, which the garbage collector does not empty; renting
-// and returning one takes no atomic read-modify-write on the goroutine's
-// own P. The operations of RunWith and the combining operations of WhenAll
-// and WhenAny are kept in pool.Pools too. See package pool for the
-// measurements behind that choice.
+// Completions (Rent), the operations of RunWith and the combining
+// operations of WhenAll and WhenAny are kept in pool.Pools with per-P slots
+// (pool.PerP), one pool per type, which the garbage collector does not
+// empty; renting and returning through the slot of the goroutine's own P
+// takes no atomic read-modify-write. See package pool for the measurements
+// behind that choice.
 package vtask
