@@ -447,8 +447,15 @@ func TestAbandonedWait(t *testing.T) {
 		if _, err := w.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		// With one slot, this read can only start once the abandoned op
-		// went back to the pool.
+		// The abandoned op goes back to the pool by itself once its read
+		// completes. (The in-flight slot is freed a moment before that,
+		// so a read started at once could still miss the pool.)
+		for deadline := time.Now().Add(5 * time.Second); r.FreeOps() != 1; {
+			if time.Now().After(deadline) {
+				t.Fatal("the abandoned op did not return to the pool within 5s")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		q := writeFile(t, t.TempDir(), "f", []byte("hello"))
 		buf := make([]byte, 5)
 		if n, err := await(t, r.ReadInto(context.Background(), q, buf)); n != 5 || err != nil {
