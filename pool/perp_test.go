@@ -2,8 +2,6 @@ package pool_test
 
 import (
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/zerogc/zerogc/pool"
@@ -50,34 +48,5 @@ func TestPerPKeepsObjectsThroughGC(t *testing.T) {
 // off, and the test covers the shared path.
 func TestStressPerPNeverTwoHolders(t *testing.T) {
 	p := pool.New(func() *obj { return new(obj) }, pool.Size(8), pool.PerP())
-	var wg sync.WaitGroup
-	var violations atomic.Int64
-	for g := range 4 * runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			var held []*obj
-			for i := range 20000 {
-				for range 1 + (i+g)%3 {
-					o := p.Get()
-					if o.held.Add(1) != 1 {
-						violations.Add(1)
-					}
-					held = append(held, o)
-				}
-				if i%64 == 0 {
-					runtime.Gosched() // move between Ps
-				}
-				for _, o := range held {
-					if o.held.Add(-1) != 0 {
-						violations.Add(1)
-					}
-					p.Put(o)
-				}
-				held = held[:0]
-			}
-		})
-	}
-	wg.Wait()
-	if v := violations.Load(); v != 0 {
-		t.Fatalf("%d times an object was held by two goroutines", v)
-	}
+	stressHolders(t, p, 4*runtime.GOMAXPROCS(0), 20000, 3, true)
 }

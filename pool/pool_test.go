@@ -219,19 +219,30 @@ func TestOverflowFullDrops(t *testing.T) {
 // that no object is held twice.
 func TestStressOverflowNeverTwoHolders(t *testing.T) {
 	p := pool.New(func() *obj { return new(obj) }, pool.Size(64))
+	stressHolders(t, p, 8, 5000, 16, false)
+}
+
+// stressHolders runs goroutines that each rent between 1 and maxHeld
+// objects from p at once and then return them, rounds times, and fails t
+// if an object was ever held by two of them. With yield, each goroutine
+// calls runtime.Gosched every 64 rounds, so that it moves between Ps.
+func stressHolders(t *testing.T, p *pool.Pool[obj], goroutines, rounds, maxHeld int, yield bool) {
+	t.Helper()
 	var wg sync.WaitGroup
 	var violations atomic.Int64
-	for g := range 8 {
+	for g := range goroutines {
 		wg.Go(func() {
-			held := make([]*obj, 0, 16)
-			for i := range 5000 {
-				k := 1 + (i+g)%16
-				for range k {
+			held := make([]*obj, 0, maxHeld)
+			for i := range rounds {
+				for range 1 + (i+g)%maxHeld {
 					o := p.Get()
 					if o.held.Add(1) != 1 {
 						violations.Add(1)
 					}
 					held = append(held, o)
+				}
+				if yield && i%64 == 0 {
+					runtime.Gosched()
 				}
 				for _, o := range held {
 					if o.held.Add(-1) != 0 {
