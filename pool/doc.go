@@ -7,8 +7,8 @@
 //     drops what does not fit, so it never grows without limit;
 //   - is not emptied by the garbage collector, so a program that recycles
 //     its objects keeps allocating nothing even while collections run;
-//   - behaves the same under the race detector (sync.Pool drops a quarter of
-//     its returns there on purpose, which makes allocation counts vary);
+//   - drops nothing on purpose under the race detector (sync.Pool drops a
+//     quarter of its returns there, which makes allocation counts vary);
 //   - has a debug mode (the Debug option, or the zerogcdebug build tag) that
 //     panics on a double return and reports objects that were never returned.
 //
