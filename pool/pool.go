@@ -15,7 +15,9 @@ import (
 // compare-and-swap, so an object that is in the pool is handed to at most one
 // caller of Get. When every slot is full, Put drops the object and the garbage
 // collector reclaims it; when every slot is empty, Get calls the pool's new
-// function. The garbage collector never empties a Pool.
+// function. The garbage collector never empties a Pool. A pool made with
+// PerP also has one private slot per P, which Get and Put try before all
+// others (see PerP).
 //
 // A Pool is safe for use by multiple goroutines simultaneously.
 type Pool[T any] struct {
