@@ -67,6 +67,11 @@ func TestProfileRequest(t *testing.T) {
 			t.Errorf("%s: bytes without sites", tc.flavor)
 		}
 		t.Logf("%s: %d B, %d objects, %d sites", tc.flavor, p.Bytes, p.Objects, len(p.Sites))
+		if tc.flavor == server.Zero {
+			for _, s := range p.Sites {
+				t.Logf("  %s %s:%d %d B", s.Function, s.File, s.Line, s.Bytes)
+			}
+		}
 	}
 }
 

@@ -663,6 +663,18 @@ func TestSemantic8_AwaitContextWithANilContextIsAwait(t *testing.T) {
 	}
 }
 
+func TestSemantic8_AwaitOnACompletedOperationMakesNoChannel(t *testing.T) {
+	var core vtask.Core[int]
+	task := core.Task()
+	core.SetResult(1)
+	if v, err := task.Await(); v != 1 || err != nil {
+		t.Fatalf("Await = %v, %v", v, err)
+	}
+	if core.WaitChan() != nil {
+		t.Fatal("Await made a wait channel for an operation that had completed")
+	}
+}
+
 func TestSemantic8_AwaitContextReturnsTheContextErrorAndTheSourceReturnsLater(t *testing.T) {
 	type unique8 struct{}
 	p := vtask.DebugCompletions[unique8]()

@@ -135,6 +135,11 @@ func await[T any](c *Core[T], token uint64, t *Task[T]) (T, error) {
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
+		// A source's first wait. An operation that has completed needs
+		// no channel: do not make one for it.
+		if s := c.state.Load(); versionOf(s) == token && s&flagCompleted != 0 {
+			return c.Result(token)
+		}
 		ch = c.wait.make()
 	}
 	switch s, outcome := c.registerWaiter(token); outcome {

@@ -77,6 +77,7 @@ func childMain(flavor, addr string, stdin io.Reader, stdout io.Writer) int {
 		srv := &http.Server{Handler: NetHTTPHandler()}
 		go srv.Serve(ln) //nolint:errcheck // ends with the process
 	case Zero:
+		warmCompletions()
 		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
 		go srv.Serve(ln) //nolint:errcheck // ends with the process
 	}

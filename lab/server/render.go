@@ -1,6 +1,8 @@
 package server
 
 import (
+	"runtime"
+
 	"github.com/valyala/fasthttp"
 	"github.com/zerogc/zerogc/vtask"
 )
@@ -21,4 +23,23 @@ func render(ctx *fasthttp.RequestCtx) error {
 	}
 	_, err := t.Await()
 	return err
+}
+
+// warmCompletions fills the pool that render rents from before the server
+// takes requests: a few completions held at once and then consumed go back
+// to the pool's shared slots. The pool also keeps one completion per P in a
+// private slot (pool.PerP); without this warm-up, the first request that
+// runs on a P whose slot is empty, while the others hold the completions,
+// would allocate one.
+func warmCompletions() {
+	held := make([]*vtask.Completion[int], 4*runtime.GOMAXPROCS(0))
+	tasks := make([]vtask.Task[int], len(held))
+	for i := range held {
+		held[i] = vtask.Rent[int]()
+		tasks[i] = held[i].Task()
+	}
+	for i, c := range held {
+		c.SetResult(i)
+		tasks[i].Await() //nolint:errcheck // completed just above
+	}
 }
