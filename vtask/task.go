@@ -116,46 +116,45 @@ func (t Task[T]) Await() (T, error) {
 	// One call with the fields, small enough to be inlined: a Task is too
 	// large for the compiler to keep in registers, and a method that
 	// tests its fields and calls on would first copy it to the stack.
-	return await(t.core, t.token, &t)
+	return awaitTask(t.core, t.token, &t, nil)
 }
 
-// await is Task.Await for task t, whose core and token are passed apart so
-// that the common path does not read t from memory (Core.await passes a nil
-// t with a non-nil c).
-func await[T any](c *Core[T], token uint64, t *Task[T]) (T, error) {
+// awaitTask is Task.Await, and with a context Task.AwaitContext, for task
+// t, whose core and token are passed apart so that the common path does not
+// read t from memory. ctx is nil for Await.
+func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context) (T, error) {
 	if c == nil {
 		if t.src == nil {
 			return t.value, t.err
 		}
 		cs, ok := t.src.(coreSource[T])
 		if !ok {
-			return awaitSource(t.src, token, context.Background())
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return awaitSource(t.src, token, ctx)
 		}
 		c = cs.core()
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
-		// A source's first wait. An operation that has completed needs
-		// no channel: do not make one for it.
-		if s := c.state.Load(); versionOf(s) == token && s&flagCompleted != 0 {
+		if ch = c.firstWaitChan(token); ch == nil {
 			return c.Result(token)
 		}
-		ch = c.wait.make()
 	}
-	switch s, outcome := c.registerWaiter(token); outcome {
-	case waiterRegistered:
+	if s, outcome := c.registerWaiter(token); outcome != waiterRegistered {
+		return c.notWaiting(token, s, outcome)
+	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	if done == nil {
 		<-*ch
 		// publish moved the version on for us: the result is ours.
 		return c.take()
-	case waiterCompleted:
-		return c.Result(token)
-	case waiterStale:
-		var zero T
-		return zero, ErrStale
-	default:
-		var zero T
-		return zero, registeredErr(s)
 	}
+	return c.waitOrAbandon(token, ch, ctx, done)
 }
 
 // AwaitContext is Await that gives up when ctx is done, returning ctx.Err().
@@ -174,16 +173,7 @@ func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if t.core != nil {
-		return t.core.await(t.token, ctx)
-	}
-	if t.src == nil {
-		return t.value, t.err
-	}
-	if cs, ok := t.src.(coreSource[T]); ok {
-		return cs.core().await(t.token, ctx)
-	}
-	return awaitSource(t.src, t.token, ctx)
+	return awaitTask(t.core, t.token, &t, ctx)
 }
 
 // OnCompleted registers fn to be called with arg when the operation

@@ -66,27 +66,32 @@ func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 	}
 }
 
-// await blocks until the operation of version token completes, or ctx is
-// done, and consumes the result.
-func (c *Core[T]) await(token uint64, ctx context.Context) (T, error) {
-	done := ctx.Done()
-	if done == nil {
-		return await(c, token, nil)
+// firstWaitChan makes c's wait channel for a waiter of version token, or
+// returns nil, making none, if that version has already completed.
+func (c *Core[T]) firstWaitChan(token uint64) *chan struct{} {
+	if s := c.state.Load(); versionOf(s) == token && s&flagCompleted != 0 {
+		return nil
 	}
-	ch := c.wait.ch.Load()
-	if ch == nil {
-		ch = c.wait.make()
-	}
-	switch s, outcome := c.registerWaiter(token); outcome {
+	return c.wait.make()
+}
+
+// notWaiting is the result of a wait whose registration found state s and
+// did not register (outcome is not waiterRegistered).
+func (c *Core[T]) notWaiting(token uint64, s uint64, outcome int) (T, error) {
+	var zero T
+	switch outcome {
 	case waiterCompleted:
 		return c.Result(token)
 	case waiterStale:
-		var zero T
 		return zero, ErrStale
-	case waiterRefused:
-		var zero T
-		return zero, registeredErr(s)
 	}
+	return zero, registeredErr(s)
+}
+
+// waitOrAbandon waits on ch, where the caller is the registered waiter of
+// version token, until the operation completes or done (ctx's) is closed;
+// then it gives the wait up, and the completer consumes the result.
+func (c *Core[T]) waitOrAbandon(token uint64, ch *chan struct{}, ctx context.Context, done <-chan struct{}) (T, error) {
 	select {
 	case <-*ch:
 		return c.take()
