@@ -145,13 +145,6 @@ func (p *Pool[T]) Get() *T {
 		}
 		procUnpin()
 	}
-	if x := p.fast.p.Load(); x != nil && p.debug == nil && p.fast.p.CompareAndSwap(x, nil) {
-		return x
-	}
-	return p.get()
-}
-
-func (p *Pool[T]) get() *T {
 	x := p.take()
 	if x == nil {
 		p.news.Add(1)
@@ -208,13 +201,6 @@ func (p *Pool[T]) Put(x *T) {
 		}
 		procUnpin()
 	}
-	if x != nil && p.debug == nil && p.fast.p.Load() == nil && p.fast.p.CompareAndSwap(nil, x) {
-		return
-	}
-	p.put(x)
-}
-
-func (p *Pool[T]) put(x *T) {
 	if x == nil {
 		return
 	}

@@ -49,8 +49,9 @@ func completionPool[T any]() *pool.Pool[Completion[T]] {
 	})
 }
 
-// recycler is implemented by every pooled source of this package; a Core
-// whose rec is set calls it after each consumption.
+// recycler is implemented by the pooled sources of this package other than
+// Completion (which returns through Core.home); a Core whose rec is set
+// calls it after each consumption.
 type recycler interface{ recycle() }
 
 // PoolSize is the capacity of each of the package's pools: enough for a few

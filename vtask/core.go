@@ -198,12 +198,10 @@ func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bo
 // completion costs one CAS.
 func (c *Core[T]) completeOwned(v T, err error) {
 	c.value = v
-	done := uint64(flagCompleting | flagCompleted)
 	if err != nil {
-		c.err = err
-		done = doneFlags(err)
+		c.err = err // take clears it, so it is nil when err is
 	}
-	c.publish(done, true)
+	c.publish(doneFlags(err), true)
 }
 
 // doneFlags returns the flags that publish sets for an outcome with err.
