@@ -36,8 +36,8 @@
 // on the project's 2-core machine (Go 1.26, medians of 6 runs, 2026-11-27):
 //
 //	                                    Pool      Pool, PerP   sync.Pool
-//	Get+Put, 1 goroutine                29.7 ns   11.8 ns      17.6 ns
-//	Get+Put, 2 goroutines contending    84.8 ns    6.1 ns       9.9 ns
+//	Get+Put, 1 goroutine                29.1 ns   12.2 ns      17.1 ns
+//	Get+Put, 2 goroutines contending    81.3 ns    5.4 ns       8.6 ns
 //	burst of 64 after two GCs           0 allocs  (as Pool)    74 allocs (6600 B)
 //
 // Without PerP, sync.Pool is faster: its per-P caches need no atomic
