@@ -34,16 +34,11 @@ import (
 // A Core must not be copied after first use.
 type Core[T any] struct {
 	// The fields are ordered so that what the completing goroutine touches
-	// (state, exec, wait, err, value) comes first and, for a small T, shares
-	// one cache line: completing moves one line between cores, not two.
-	// (Measured: vtask-await went from 1.22x to 1.16x of the two-channel
-	// floor, now chan-worker.)
-
-	// state packs the version (high 48 bits) with the flags of that
-	// version (low 16 bits). Every transition is one CompareAndSwap of the
-	// whole word, so a caller holding another version can never change
-	// the live operation.
-	state atomic.Uint64
+	// (state, the parked goroutine, exec, wait, err, value) comes first
+	// and, for a small T, shares one cache line: completing moves one line
+	// between cores, not two. (Measured: vtask-await went from 1.22x to
+	// 1.16x of the two-channel floor, now chan-worker.)
+	head
 
 	// exec is set by the owner and kept across versions.
 	exec Executor
@@ -73,6 +68,23 @@ type Core[T any] struct {
 	rec    recycler
 }
 
+// head holds the fields of a Core that do not depend on T, so that code
+// which cannot be generic (the commit function of a parking Await, which
+// the scheduler calls) can reach them.
+type head struct {
+	// state packs the version (high 48 bits) with the flags of that
+	// version (low 16 bits). Every transition is one CompareAndSwap of the
+	// whole word, so a caller holding another version can never change
+	// the live operation.
+	state atomic.Uint64
+
+	// g is the goroutine parked in Await (a *runtime.g, never freed), see
+	// park.go. It is written by commitPark before the CAS that sets
+	// flagRegistered, and read by the completer whose CAS saw that flag
+	// with flagParked.
+	g uintptr
+}
+
 // Flags of the current version, in the low bits of Core.state.
 const (
 	flagCompleting = 1 << iota // a completer owns value and err
@@ -83,6 +95,7 @@ const (
 	flagRegistered             // the registrar is done with fn and arg
 	flagWaiter                 // the registrar is a goroutine blocked in Await
 	flagAbandoned              // that goroutine stopped waiting (AwaitContext)
+	flagParked                 // that goroutine is parked, not on the channel
 
 	versionShift = 16
 	versionMask  = 1<<(64-versionShift) - 1
@@ -258,11 +271,16 @@ func (c *Core[T]) publish(done uint64, claimed bool) {
 // state is still s (with flagWaiter and flagRegistered set), and wakes it.
 // Moving the version on in the CAS that publishes makes the woken waiter
 // the only goroutine that may read value and err, so it consumes them
-// without a CAS of its own (see Core.take). The wake is one send on the
-// channel the waiter made before it registered.
+// without a CAS of its own (see Core.take). The wake is goready for a
+// parked waiter (flagParked, see park.go), else one send on the channel the
+// waiter made before it registered.
 func (c *Core[T]) handOff(s uint64) bool {
 	if !c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
 		return false
+	}
+	if parking && s&flagParked != 0 {
+		c.wake()
+		return true
 	}
 	*c.wait.ch.Load() <- struct{}{}
 	return true
@@ -271,8 +289,11 @@ func (c *Core[T]) handOff(s uint64) bool {
 // errCompletedTwice is the panic of a completer that raced another.
 const errCompletedTwice = "vtask: an operation was completed twice at once (SetResult or SetError raced another completer; racing completers must all use the TrySet methods)"
 
-// publishSlow is publish for a version with a registered continuation, or
-// with a waiter that abandoned its wait.
+// publishSlow is publish for a version with a registered continuation, with
+// a waiter that abandoned its wait, or with a parking waiter that has claimed
+// the slot but is not parked yet (flagWaiter without flagRegistered): that
+// one sees flagCompleted in commitPark, does not park, and consumes the
+// result itself.
 func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 	var fn func(any)
 	var arg any
@@ -282,6 +303,14 @@ func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 		s = c.state.Load()
 		if !claimed && s&flagCompleting != 0 {
 			panic(errCompletedTwice)
+		}
+		if s&(flagRegistered|flagWaiter|flagAbandoned) == flagRegistered|flagWaiter {
+			// A parking waiter finished its registration since
+			// publish looked (see parkUntilDone): hand it the result.
+			if c.handOff(s) {
+				return
+			}
+			continue
 		}
 		if s&(flagRegistered|flagWaiter) == flagRegistered && fn == nil {
 			// The continuation's fields are stable: the registrar
@@ -296,7 +325,7 @@ func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 		}
 	}
 	switch {
-	case s&flagWaiter != 0:
+	case s&flagAbandoned != 0:
 		// The waiter abandoned its wait (AwaitContext): nobody will
 		// consume the result, so do it here, and the source returns to
 		// its pool.
@@ -454,7 +483,7 @@ func (c *Core[T]) take() (T, error) {
 func (c *Core[T]) core() *Core[T] { return c }
 
 // coreSource is implemented by *Core[T] and by every type that embeds a
-// Core[T]; Task uses it to wait on the core's own channel.
+// Core[T]; Task uses it to wait through the core's own protocol.
 type coreSource[T any] interface{ core() *Core[T] }
 
 // dispatch runs fn(arg) on exec, or inline if exec is nil.

@@ -1,6 +1,10 @@
 package vtask
 
-import "github.com/zerogc/zerogc/pool"
+import (
+	"unsafe"
+
+	"github.com/zerogc/zerogc/pool"
+)
 
 // Test hooks, visible to package vtask_test only.
 
@@ -48,9 +52,26 @@ func (c *Core[T]) FieldsClear() bool {
 // SetVersion moves a fresh Core to version v.
 func (c *Core[T]) SetVersion(v uint64) { c.state.Store(v << versionShift) }
 
-// HasWaiter reports whether a goroutine is registered as the awaiter.
-func (c *Core[T]) HasWaiter() bool { return c.state.Load()&flagWaiter != 0 }
-
 // Waiting reports whether a goroutine is registered as the waiter of c's
-// current version.
-func (c *Core[T]) Waiting() bool { return c.state.Load()&flagWaiter != 0 }
+// current version (for a parking Await: it is parked, or about to be).
+func (c *Core[T]) Waiting() bool {
+	return c.state.Load()&(flagWaiter|flagRegistered) == flagWaiter|flagRegistered
+}
+
+// Parking tells whether Await parks goroutines directly (not under -race).
+const Parking = parking
+
+// ClaimPark does what a parking Await does before it parks: it claims the
+// waiter slot of the current version.
+func (c *Core[T]) ClaimPark() {
+	s := c.state.Load()
+	if !c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagParked) {
+		panic("ClaimPark: the state changed")
+	}
+}
+
+// CommitPark runs what the scheduler runs once a parking Await's goroutine
+// is off its CPU, for a goroutine that is not really parked: it must be
+// called only after the operation has completed, when it reports false
+// (do not park) and nobody is woken.
+func (c *Core[T]) CommitPark() bool { return commitPark(0, unsafe.Pointer(&c.head)) }

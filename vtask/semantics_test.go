@@ -426,7 +426,7 @@ func TestSemantic6_SecondAwaitWhileAwaitingFails(t *testing.T) {
 	}()
 	// Wait until the first awaiter has registered.
 	deadline := time.Now().Add(10 * time.Second)
-	for !c.HasWaiter() {
+	for !c.Waiting() {
 		if time.Now().After(deadline) {
 			t.Fatal("the first awaiter never registered")
 		}
@@ -603,13 +603,17 @@ func TestSemantic8_AwaitDeliversErrorsAndCancellation(t *testing.T) {
 }
 
 func TestSemantic8_TheWaitChannelIsReused(t *testing.T) {
+	// AwaitContext on a context that can end waits on the Core's channel
+	// (Await does too under -race; otherwise it parks, see park.go).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var core vtask.Core[int]
 	var ch chan struct{}
 	for i := range 3 {
 		task := core.Task()
 		go func() { time.Sleep(time.Millisecond); core.SetResult(i) }()
-		if v, err := task.Await(); v != i || err != nil {
-			t.Fatalf("Await = %v, %v", v, err)
+		if v, err := task.AwaitContext(ctx); v != i || err != nil {
+			t.Fatalf("AwaitContext = %v, %v", v, err)
 		}
 		if ch == nil {
 			ch = core.WaitChan()

@@ -107,8 +107,8 @@ func (t Task[T]) Result() (T, error) {
 }
 
 // Await blocks until the operation completes and consumes its result. The
-// waiting goroutine is parked and woken by one send on a channel that the
-// source owns and reuses; nothing is allocated.
+// waiting goroutine is parked and woken by the completer (see "Waiting
+// without allocating" in the package doc); nothing is allocated.
 //
 // Await on a task that another goroutine is already awaiting returns
 // ErrAwaitedTwice; Await on a consumed task returns ErrStale.
@@ -136,6 +136,13 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 		}
 		c = cs.core()
 	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	if parking && done == nil {
+		return c.parkUntilDone(token)
+	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
 		if ch = c.firstWaitChan(token); ch == nil {
@@ -144,10 +151,6 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 	}
 	if s, outcome := c.registerWaiter(token); outcome != waiterRegistered {
 		return c.notWaiting(token, s, outcome)
-	}
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
 	}
 	if done == nil {
 		<-*ch

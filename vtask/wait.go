@@ -3,20 +3,25 @@ package vtask
 import (
 	"context"
 	"sync/atomic"
+	"unsafe"
 )
 
-// waitState lets one goroutine per version block in Await on a channel that
-// the Core owns and reuses. The channel is never closed (a closed channel
-// cannot be reused): the completer wakes the waiter with one send.
+// waitState lets one goroutine per version block in AwaitContext (and in
+// Await where goroutines do not park directly, see park.go) on a channel
+// that the Core owns and reuses. The channel is never closed (a closed
+// channel cannot be reused): the completer wakes the waiter with one send.
 //
 // The waiter's protocol lives in the Core's state word:
 //
 //   - registering sets flagClaimed|flagWaiter|flagRegistered in one CAS
 //     (there is no continuation to write, only the channel, made before);
-//   - the completer's publishing CAS sees flagWaiter and, unless
-//     flagAbandoned is set, moves the version on in that same CAS, which
-//     hands the result to the waiter, and then sends once on the channel;
-//     the woken waiter reads the result with no CAS of its own;
+//     a parking Await sets flagClaimed|flagWaiter|flagParked, then
+//     flagRegistered once its goroutine is known (see parkUntilDone);
+//   - the completer's publishing CAS sees flagWaiter|flagRegistered and,
+//     unless flagAbandoned is set, moves the version on in that same CAS,
+//     which hands the result to the waiter, and then sends once on the
+//     channel, or readies the parked goroutine; the woken waiter reads the
+//     result with no CAS of its own;
 //   - AwaitContext whose context ends sets flagAbandoned by CAS, which
 //     succeeds only while the version is pending; the completer then
 //     consumes the result instead of sending.
@@ -25,7 +30,7 @@ import (
 // the channel holds a value only between a wake and its receive, and is
 // empty for the next version.
 type waitState struct {
-	ch atomic.Pointer[chan struct{}] // made once per Core, on its first Await
+	ch atomic.Pointer[chan struct{}] // made once per Core, on its first wait
 }
 
 // make makes the channel on first use and returns it; the caller has
@@ -62,6 +67,70 @@ func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 		}
 		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagRegistered) {
 			return s, waiterRegistered
+		}
+	}
+}
+
+// parkUntilDone is Await on c for version token where goroutines park
+// directly (see park.go). It claims the waiter slot with
+// flagClaimed|flagWaiter|flagParked, then parks; commitPark, on the
+// scheduler's stack, publishes the goroutine and sets flagRegistered, unless
+// the operation completed meanwhile. A completer that sees flagRegistered
+// hands the result over by moving the version on, and wakes the goroutine.
+//
+// It takes one CAS more than the channel's registration (claim, then
+// register: the goroutine is known only once it is parking, and it must be
+// stored before a completer can see flagRegistered), and saves the
+// channel's lock, queue and unlock on both sides.
+func (c *Core[T]) parkUntilDone(token uint64) (T, error) {
+	for {
+		s := c.state.Load()
+		switch {
+		case versionOf(s) != token:
+			var zero T
+			return zero, ErrStale
+		case s&flagCompleted != 0:
+			return c.Result(token)
+		case s&flagClaimed != 0:
+			var zero T
+			return zero, registeredErr(s)
+		}
+		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagParked) {
+			break
+		}
+	}
+	c.park()
+	if versionOf(c.state.Load()) == token {
+		// commitPark found the operation completed and did not park:
+		// the result is still there to consume.
+		return c.Result(token)
+	}
+	// The completer moved the version on for us: the result is ours.
+	return c.take()
+}
+
+// commitPark runs on the scheduler's stack once the waiter's goroutine gp is
+// off its CPU, with h the head of the Core it waits on. It publishes gp and
+// sets flagRegistered; a completer that then sees flagRegistered wakes gp
+// with goready. If the operation has completed already, the completer did
+// not see flagRegistered and will not wake anyone: commitPark still sets
+// flagRegistered (the claim is over) and returns false, and the waiter
+// runs on and consumes the result itself.
+//
+// It must not grow the stack, and does not: two stores and a CAS loop.
+//
+//go:nosplit
+func commitPark(gp uintptr, p unsafe.Pointer) bool {
+	h := (*head)(p)
+	h.g = gp
+	for {
+		s := h.state.Load()
+		if s&flagCompleted != 0 {
+			h.state.Or(flagRegistered)
+			return false
+		}
+		if h.state.CompareAndSwap(s, s|flagRegistered) {
+			return true
 		}
 	}
 }

@@ -1,0 +1,11 @@
+//go:build race || go1.27
+
+package vtask
+
+// parking is false under the race detector, and on Go releases whose
+// runtime park.go has not been checked against; see park.go. Await then
+// waits on the Core's channel, as AwaitContext does.
+const parking = false
+
+func (h *head) park() { panic("vtask: park without parking") }
+func (h *head) wake() { panic("vtask: wake without parking") }
