@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/zerogc/zerogc/vtask"
@@ -157,3 +158,24 @@ func TestStressParkRace(t *testing.T) {
 }
 
 var spinSink atomic.Int64
+
+// A goroutine in Await counts as durably blocked in a synctest bubble (the
+// reason park.go gives it is a condition wait's), so the bubble's clock
+// moves on to the completer's timer instead of hanging.
+func TestAwaitInASynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var core vtask.Core[int]
+		task := core.Task()
+		start := time.Now()
+		go func() {
+			time.Sleep(time.Hour)
+			core.SetResult(9)
+		}()
+		if v, err := task.Await(); v != 9 || err != nil {
+			t.Fatalf("Await = %v, %v", v, err)
+		}
+		if d := time.Since(start); d != time.Hour {
+			t.Fatalf("the bubble's clock moved %v, want 1h", d)
+		}
+	})
+}
