@@ -149,7 +149,7 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 			return c.Result(token)
 		}
 	}
-	if s, outcome := c.registerWaiter(token); outcome != waiterRegistered {
+	if s, outcome := c.registerWaiter(token, flagClaimed|flagWaiter|flagRegistered); outcome != waiterRegistered {
 		return c.notWaiting(token, s, outcome)
 	}
 	if done == nil {

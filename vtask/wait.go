@@ -51,10 +51,12 @@ const (
 	waiterRefused           // another registrar holds the slot (state in s)
 )
 
-// registerWaiter registers the caller as the waiter of version token:
-// flagClaimed|flagWaiter|flagRegistered in one CAS (there is no
-// continuation to write, only the channel, made before).
-func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
+// registerWaiter registers the caller as the waiter of version token by
+// setting flags (which include flagClaimed|flagWaiter) in one CAS: with
+// flagRegistered for a channel waiter (there is no continuation to write,
+// only the channel, made before), with flagParked for a parking one, whose
+// registration ends in commitPark.
+func (c *Core[T]) registerWaiter(token, flags uint64) (s uint64, outcome int) {
 	for {
 		s = c.state.Load()
 		switch {
@@ -65,7 +67,7 @@ func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 		case s&flagClaimed != 0:
 			return s, waiterRefused
 		}
-		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagRegistered) {
+		if c.state.CompareAndSwap(s, s|flags) {
 			return s, waiterRegistered
 		}
 	}
@@ -83,21 +85,8 @@ func (c *Core[T]) registerWaiter(token uint64) (s uint64, outcome int) {
 // stored before a completer can see flagRegistered), and saves the
 // channel's lock, queue and unlock on both sides.
 func (c *Core[T]) parkUntilDone(token uint64) (T, error) {
-	for {
-		s := c.state.Load()
-		switch {
-		case versionOf(s) != token:
-			var zero T
-			return zero, ErrStale
-		case s&flagCompleted != 0:
-			return c.Result(token)
-		case s&flagClaimed != 0:
-			var zero T
-			return zero, registeredErr(s)
-		}
-		if c.state.CompareAndSwap(s, s|flagClaimed|flagWaiter|flagParked) {
-			break
-		}
+	if s, outcome := c.registerWaiter(token, flagClaimed|flagWaiter|flagParked); outcome != waiterRegistered {
+		return c.notWaiting(token, s, outcome)
 	}
 	c.park()
 	if versionOf(c.state.Load()) == token {
