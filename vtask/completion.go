@@ -21,15 +21,8 @@ type Completion[T any] struct {
 // Rent returns a Completion from the pool of Completion[T], or a new one if
 // the pool is empty. Its executor is nil (continuations run inline).
 func Rent[T any]() *Completion[T] {
-	// completionPool's lookup, written out: Rent is on every operation's
-	// path, and each call level of a generic function costs a dozen
-	// instructions.
-	if cache := poolCache.Load(); cache != nil {
-		for _, e := range *cache {
-			if p, ok := e.(*pool.Pool[Completion[T]]); ok {
-				return p.Get()
-			}
-		}
+	if p := lookupPool[Completion[T]](); p != nil {
+		return p.Get()
 	}
 	return completionPool[T]().Get()
 }
