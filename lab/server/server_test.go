@@ -31,6 +31,25 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	}
 }
 
+// Point 16 of issue 11: AppendTime is the standard library's
+// time.Time.AppendFormat, so it writes what Format writes for every time,
+// years beyond 9999 and before 1 included (the hand-written version clamped
+// them), and it allocates nothing (alloc_test.go).
+func TestIssue11_16_AppendTimeIsAppendFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(10000, 1, 2, 3, 4, 5, 6e6, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 999e6, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 1, 23, 59, 59, 999999999, time.FixedZone("-0930", -(9*3600+1800))),
+		time.Unix(0, 0),
+		time.Now(),
+	} {
+		if got, want := string(AppendTime([]byte("x"), tm)), "x"+tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("AppendTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
 func TestParseGC(t *testing.T) {
 	for in, want := range map[string]string{"on": "on", "off": "off", "limit=256MiB": "limit=256MiB", "limit=1073741824": "limit=1GiB"} {
 		m, err := ParseGC(in)
@@ -164,4 +183,13 @@ func TestProfileOneRequest(t *testing.T) {
 		t.Fatalf("sites sum to %d B, total says %d", sum, p.Bytes)
 	}
 	t.Logf("one net/http request: %d B in %d objects; top site %s:%d (%d B)", p.Bytes, p.Objects, p.Sites[0].Function, p.Sites[0].Line, p.Sites[0].Bytes)
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	tm := time.Date(2026, 12, 1, 23, 59, 59, 123456789, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendTime(buf[:0], tm)
+	}
 }
