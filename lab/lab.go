@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,15 @@ type Config struct {
 	Delay time.Duration
 	// Timeout bounds one request (default 5s).
 	Timeout time.Duration
-	// SampleEvery is the memory sampling interval (default 100ms).
+	// MaxDuration bounds the whole run: starting the server, the warm-up
+	// and the measured requests. 0 means [Config.Limit]'s worst case.
+	MaxDuration time.Duration
+	// SampleEvery is the memory sampling interval. 0 means often enough
+	// for about 60 samples in the run's shortest possible duration (its
+	// requests per user times Delay), at most 100ms apart and at least
+	// 2ms; besides, a sample is taken each time another 1/60 of the
+	// requests has finished, so that runs without a delay get their
+	// points too.
 	SampleEvery time.Duration
 
 	// Progress, if set, receives a progress bar (for a terminal).
@@ -70,6 +79,10 @@ func (c *Config) defaults() error {
 		c.Timeout = 5 * time.Second
 	}
 	switch {
+	case c.Timeout < 0:
+		return fmt.Errorf("lab: timeout must be positive, got %v", c.Timeout)
+	case c.MaxDuration < 0:
+		return fmt.Errorf("lab: the run's time limit must not be negative, got %v", c.MaxDuration)
 	case c.Users < 1:
 		return fmt.Errorf("lab: users must be at least 1, got %d", c.Users)
 	case c.Requests < 1:
@@ -88,6 +101,38 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// startAllowance is the part of a run's worst case spent before the load:
+// starting the child server (its ready timeout is 15s), the connection
+// probe (2s) and reading its metrics.
+const startAllowance = 30 * time.Second
+
+// Limit returns the run's time limit: MaxDuration if set, and otherwise
+// the longest a run can take when every request takes its full Timeout
+// without failing the run:
+//
+//	30s + ceil(Warmup/Users)*Timeout + ceil(Requests/Users)*(Delay+Timeout)
+//
+// A server that stops answering altogether ends a run much sooner, after
+// about one Timeout (see loadgen.Config.MaxTimeouts); the limit bounds a
+// server that answers, but only just before each timeout.
+func (c *Config) Limit() time.Duration {
+	if c.MaxDuration > 0 {
+		return c.MaxDuration
+	}
+	users := max(c.Users, 1)
+	perUser := func(n int) time.Duration { return time.Duration((n + users - 1) / users) }
+	return startAllowance + perUser(c.Warmup)*c.Timeout + perUser(c.Requests)*(c.Delay+c.Timeout)
+}
+
+// sampleEvery returns the sampling interval (see Config.SampleEvery).
+func (c *Config) sampleEvery() time.Duration {
+	if c.SampleEvery > 0 {
+		return c.SampleEvery
+	}
+	shortest := time.Duration((c.Requests+c.Users-1)/c.Users) * c.Delay
+	return min(max(shortest/60, 2*time.Millisecond), 100*time.Millisecond)
+}
+
 // target is what a run loads: its URL, the process to watch and, for the
 // lab's own server, its metrics.
 type target struct {
@@ -95,6 +140,9 @@ type target struct {
 	pid   int
 	heap  sampler.HeapFunc
 	child *server.Child
+	// tree sums the RSS of pid's process tree: a server of the user's
+	// own may be a master with workers (the lab's child is one process).
+	tree bool
 }
 
 func start(cfg *Config, profile bool) (*target, error) {
@@ -105,13 +153,18 @@ func start(cfg *Config, profile bool) (*target, error) {
 		}
 		return &target{url: child.URL, pid: child.PID, heap: child.Metrics, child: child}, nil
 	}
-	if _, err := loadgen.ValidateURL(cfg.URL); err != nil {
+	u, err := loadgen.ValidateURL(cfg.URL)
+	if err != nil {
 		return nil, err
 	}
 	if err := sampler.CheckPID(cfg.PID); err != nil {
 		return nil, err
 	}
-	return &target{url: cfg.URL, pid: cfg.PID}, nil
+	port, _ := strconv.Atoi(u.Port()) // ValidateURL fills in the port
+	if err := sampler.CheckListener(cfg.PID, port); err != nil {
+		return nil, err
+	}
+	return &target{url: cfg.URL, pid: cfg.PID, tree: true}, nil
 }
 
 func (t *target) stop() {
@@ -128,11 +181,16 @@ func (c *Config) Name() string {
 	return c.URL
 }
 
-// Run performs one load run and returns its report.
+// Run performs one load run and returns its report. It ends within
+// [Config.Limit]; a run stopped by the limit, by ctx or by a server that
+// stopped answering returns what it measured with [report.Report.Aborted]
+// set.
 func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := limit(ctx, &cfg)
+	defer cancel()
 	t, err := start(&cfg, false)
 	if err != nil {
 		return nil, err
@@ -149,7 +207,13 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	smp, err := sampler.Start(t.pid, cfg.SampleEvery, t.heap, g.Done)
+	// The sampler starts before the measured run: its first sample must
+	// count 0 requests, not the warm-up's.
+	g.ResetDone()
+	wake := make(chan struct{}, 1)
+	g.Notify(wake, max(cfg.Requests/60, 1))
+	smp, err := sampler.Start(sampler.Options{PID: t.pid, Tree: t.tree, Interval: cfg.sampleEvery(),
+		Heap: t.heap, Progress: g.Done, Wake: wake})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +244,14 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	return rep, nil
 }
 
+// limit returns ctx bounded by the run's time limit, with a cause that
+// says which limit it was.
+func limit(ctx context.Context, cfg *Config) (context.Context, context.CancelFunc) {
+	d := cfg.Limit()
+	why := fmt.Sprintf("the run exceeded its time limit of %v (--max-time; by default the worst case for the flags: 30s + ceil(warmup/users)*timeout + ceil(requests/users)*(delay+timeout))", d)
+	return context.WithTimeoutCause(ctx, d, errors.New(why))
+}
+
 // prepare checks that the target answers and runs the warm-up.
 func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, error) {
 	g, err := loadgen.New(loadgen.Config{URL: t.url, Users: cfg.Users, Delay: cfg.Delay, Timeout: cfg.Timeout})
@@ -194,11 +266,17 @@ func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, e
 		if err != nil {
 			return nil, err
 		}
+		if w.Aborted != "" {
+			return nil, fmt.Errorf("lab: the warm-up stopped after %d of %d requests (%d ok): %s", w.Requests, cfg.Warmup, w.OK, w.Aborted)
+		}
 		if w.OK == 0 {
 			return nil, fmt.Errorf("lab: no warm-up request succeeded%s", errorSummary(w.Errors))
 		}
 	}
-	return g, ctx.Err()
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return g, nil
 }
 
 func errorSummary(m map[string]int) string {
@@ -230,6 +308,7 @@ func build(cfg *Config, t *target, res *loadgen.Result, samples []sampler.Sample
 	}
 	for _, s := range samples {
 		r.PeakRSSBytes = max(r.PeakRSSBytes, s.RSSBytes)
+		r.Processes = max(r.Processes, s.Processes)
 	}
 	if len(samples) > 0 {
 		r.RSSGrowthBytes = int64(samples[len(samples)-1].RSSBytes) - int64(samples[0].RSSBytes)
@@ -259,6 +338,8 @@ func Profile(ctx context.Context, cfg Config) (*server.Profile, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := limit(ctx, &cfg)
+	defer cancel()
 	t, err := start(&cfg, true)
 	if err != nil {
 		return nil, err
