@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,5 +194,62 @@ func BenchmarkAppendTime(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendTime(buf[:0], tm)
+	}
+}
+
+func TestGCModeApply(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, tc := range []struct {
+		mode    GCMode
+		percent int
+		limit   int64
+	}{
+		{GCMode{Off: true}, -1, math.MaxInt64},
+		{GCMode{Off: true, Limit: 64 << 20}, -1, 64 << 20},
+		{GCMode{}, 100, math.MaxInt64},
+	} {
+		tc.mode.Apply()
+		if p, l := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); p != tc.percent || l != tc.limit {
+			t.Errorf("%v.Apply(): GOGC %d, limit %d; want %d, %d", tc.mode, p, l, tc.percent, tc.limit)
+		}
+		debug.SetGCPercent(tc.percent) // SetGCPercent(-1) above read it by changing it
+	}
+}
+
+// Serve stops when its context ends and lets the program go on.
+func TestServeStopsOnCancel(t *testing.T) {
+	for _, f := range []Flavor{Zero, NetHTTP} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Serve(ctx, ln, f) }()
+		resp, err := http.Get("http://" + ln.Addr().String() + ValuesPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bodyRE.Match(body) {
+			t.Fatalf("%s: %s %q", f, resp.Status, body)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: Serve after cancel: %v", f, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Serve did not return after cancel", f)
+		}
+		if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+			t.Fatalf("%s: still accepting after Serve returned", f)
+		}
+	}
+	if err := Serve(context.Background(), nil, "fast"); err == nil {
+		t.Fatal("unknown flavor served")
 	}
 }
