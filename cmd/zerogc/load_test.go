@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerogc/zerogc/lab/labtest"
 )
 
 func runLoadCmd(t *testing.T, args ...string) (int, string, string) {
@@ -123,41 +124,6 @@ func TestLoadProfileRequest(t *testing.T) {
 	}
 }
 
-// stallingServer listens on loopback and accepts connections; each one gets
-// reply (possibly nothing) and then silence until the test ends. It returns
-// the URL to load.
-func stallingServer(t *testing.T, reply string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	quit := make(chan struct{})
-	t.Cleanup(func() { close(quit); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if reply != "" {
-					buf := make([]byte, 4096)
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, reply); err != nil {
-						return
-					}
-				}
-				<-quit
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/api"
-}
-
 // Point 11: a server that accepts and never answers, or sends its headers
 // and then stalls, ends the run within about one --timeout, with a message
 // that says what the server did and which flag to change.
@@ -170,7 +136,7 @@ func TestIssue11_11_NeverAnsweringServer(t *testing.T) {
 		{"headers then stalls", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "HTTP/1.1 200 OK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url := stallingServer(t, tc.reply)
+			url := labtest.StallingServer(t, tc.reply) + "api"
 			t0 := time.Now()
 			code, _, stderr := runLoadCmd(t, "--url", url, "--pid", me, "--timeout", "200ms", "--users", "4", "--warmup", "100", "--requests", "100")
 			took := time.Since(t0)

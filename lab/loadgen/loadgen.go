@@ -425,6 +425,11 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 	}
 	wg.Wait()
 	stopWatch()
+	if stopped(stop) {
+		// The connections closed by abort that fasthttp holds as idle
+		// would fail the next run's first requests.
+		g.client.CloseIdleConnections()
+	}
 	res.Duration = time.Since(start)
 	res.Requests = len(res.Latencies)
 	slices.Sort(res.Latencies)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zerogc/zerogc/lab/labtest"
 )
 
 func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
@@ -146,35 +148,6 @@ func TestStopsOnCancel(t *testing.T) {
 	}
 }
 
-// stall listens on loopback; every connection gets reply after its first
-// read (nothing if reply is empty), then silence until the test ends.
-func stall(t *testing.T, reply string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	quit := make(chan struct{})
-	t.Cleanup(func() { close(quit); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if _, err := c.Read(buf); err == nil && reply != "" {
-					_, _ = c.Write([]byte(reply))
-				}
-				<-quit
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
-
 // Point 11 of issue 11: timeouts count toward stopping a run. A server that
 // accepts and never answers, or sends headers and stalls, ends the run after
 // one timeout, with the requests in flight cut off, and the reason says
@@ -184,7 +157,7 @@ func TestIssue11_11_TimeoutsStopRun(t *testing.T) {
 		{"", "sent no byte"},
 		{"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", `sent the start of a response ("HTTP/1.1 200 OK") and then nothing`},
 	} {
-		g, err := New(Config{URL: stall(t, tc.reply), Users: 4, Timeout: 100 * time.Millisecond})
+		g, err := New(Config{URL: labtest.StallingServer(t, tc.reply), Users: 4, Timeout: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +180,7 @@ func TestIssue11_11_TimeoutsStopRun(t *testing.T) {
 // A canceled context ends a run at once, even with requests waiting for a
 // long timeout.
 func TestCancelCutsRequestsInFlight(t *testing.T) {
-	g, err := New(Config{URL: stall(t, ""), Users: 3, Timeout: time.Minute})
+	g, err := New(Config{URL: labtest.StallingServer(t, ""), Users: 3, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +260,38 @@ func TestPercentile(t *testing.T) {
 	for q, want := range map[float64]time.Duration{0.5: 50, 0.9: 90, 0.99: 99, 1: 100, 0: 1} {
 		if got := r.Percentile(q); got != want {
 			t.Errorf("Percentile(%v) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// Stopping a run races the users' requests, their dials and fasthttp's own
+// closes of the same connections; under -race this must stay clean, and
+// every stopped run must end promptly and leave the generator usable.
+func TestStopStress(t *testing.T) {
+	stalled := labtest.StallingServer(t, "")
+	fast := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	for i := range 20 {
+		g, err := New(Config{URL: stalled, Users: 16, Timeout: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.Run(context.Background(), 1000, 0)
+		if err != nil || res.Aborted == "" || res.Requests > 1000 {
+			t.Fatalf("stalled round %d: %v, aborted %q, %d requests", i, err, res.Aborted, res.Requests)
+		}
+		// A fast server, canceled mid-run, then the same generator again.
+		g, err = New(Config{URL: fast.URL, Users: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%5)*time.Millisecond)
+		res, err = g.Run(ctx, 1_000_000, 0)
+		cancel()
+		if err != nil || !strings.HasPrefix(res.Aborted, "stopped") {
+			t.Fatalf("canceled round %d: %v, aborted %q", i, err, res.Aborted)
+		}
+		if res, err = g.Run(context.Background(), 50, 0); err != nil || res.OK != 50 {
+			t.Fatalf("run after a stopped one, round %d: %v, %+v", i, err, res)
 		}
 	}
 }
