@@ -75,7 +75,10 @@ func childMain(flavor, addr string, stdin io.Reader, stdout io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	go Serve(context.Background(), ln, f) //nolint:errcheck // ends with the process
+	// The server is set up (the zero flavor's pool warmed) before the
+	// ready line, so that the parent's first metrics come after it.
+	serve, _ := newServer(ln, f)
+	go serve() //nolint:errcheck // ends with the process
 	c := &control{}
 	go c.serve(ctlLn)
 	fmt.Fprintf(stdout, "%shttp=%s ctl=%s\n", readyPrefix, ln.Addr(), ctlLn.Addr())
@@ -92,19 +95,7 @@ func Serve(ctx context.Context, ln net.Listener, f Flavor) error {
 	if _, err := ParseFlavor(string(f)); err != nil {
 		return err
 	}
-	var serve func() error
-	var shutdown func(context.Context) error
-	switch f {
-	case NetHTTP:
-		srv := &http.Server{Handler: NetHTTPHandler()}
-		serve = func() error { return srv.Serve(ln) }
-		shutdown = srv.Shutdown
-	case Zero:
-		warmCompletions()
-		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
-		serve = func() error { return srv.Serve(ln) }
-		shutdown = srv.ShutdownWithContext
-	}
+	serve, shutdown := newServer(ln, f)
 	done := make(chan error, 1)
 	go func() { done <- serve() }()
 	select {
@@ -119,6 +110,18 @@ func Serve(ctx context.Context, ln net.Listener, f Flavor) error {
 	}
 	<-done
 	return nil
+}
+
+// newServer sets up flavor f's server on ln, which must be valid, and
+// returns the functions that serve (blocking) and shut it down.
+func newServer(ln net.Listener, f Flavor) (serve func() error, shutdown func(context.Context) error) {
+	if f == Zero {
+		warmCompletions()
+		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
+		return func() error { return srv.Serve(ln) }, srv.ShutdownWithContext
+	}
+	srv := &http.Server{Handler: NetHTTPHandler()}
+	return func() error { return srv.Serve(ln) }, srv.Shutdown
 }
 
 // control serves the control channel. Its metrics path allocates nothing
