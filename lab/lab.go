@@ -54,12 +54,9 @@ type Config struct {
 	// MaxDuration bounds the whole run: starting the server, the warm-up
 	// and the measured requests. 0 means [Config.Limit]'s worst case.
 	MaxDuration time.Duration
-	// SampleEvery is the memory sampling interval. 0 means often enough
-	// for about 60 samples in the run's shortest possible duration (its
-	// requests per user times Delay), at most 100ms apart and at least
-	// 2ms; besides, a sample is taken each time another 1/60 of the
-	// requests has finished, so that runs without a delay get their
-	// points too.
+	// SampleEvery is the memory sampling interval (default 100ms).
+	// Besides, a sample is taken each time another 1/60 of the requests
+	// has finished, so that a short run gets about 60 points too.
 	SampleEvery time.Duration
 
 	// Progress, if set, receives a progress bar (for a terminal).
@@ -72,7 +69,7 @@ func (c *Config) defaults() error {
 	if c.Users == 0 {
 		c.Users = 10
 	}
-	if c.SampleEvery == 0 {
+	if c.SampleEvery <= 0 {
 		c.SampleEvery = 100 * time.Millisecond
 	}
 	if c.Timeout == 0 {
@@ -122,15 +119,6 @@ func (c *Config) Limit() time.Duration {
 	users := max(c.Users, 1)
 	perUser := func(n int) time.Duration { return time.Duration((n + users - 1) / users) }
 	return startAllowance + perUser(c.Warmup)*c.Timeout + perUser(c.Requests)*(c.Delay+c.Timeout)
-}
-
-// sampleEvery returns the sampling interval (see Config.SampleEvery).
-func (c *Config) sampleEvery() time.Duration {
-	if c.SampleEvery > 0 {
-		return c.SampleEvery
-	}
-	shortest := time.Duration((c.Requests+c.Users-1)/c.Users) * c.Delay
-	return min(max(shortest/60, 2*time.Millisecond), 100*time.Millisecond)
 }
 
 // target is what a run loads: its URL, the process to watch and, for the
@@ -210,9 +198,11 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	// The sampler starts before the measured run: its first sample must
 	// count 0 requests, not the warm-up's.
 	g.ResetDone()
-	wake := make(chan struct{}, 1)
+	// Buffered: a wake that comes while a sample is being taken is not
+	// lost, the sampler catches up.
+	wake := make(chan struct{}, 16)
 	g.Notify(wake, max(cfg.Requests/60, 1))
-	smp, err := sampler.Start(sampler.Options{PID: t.pid, Tree: t.tree, Interval: cfg.sampleEvery(),
+	smp, err := sampler.Start(sampler.Options{PID: t.pid, Tree: t.tree, Interval: cfg.SampleEvery,
 		Heap: t.heap, Progress: g.Done, Wake: wake})
 	if err != nil {
 		return nil, err
