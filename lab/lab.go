@@ -6,8 +6,12 @@
 // The sample API runs in a child process (see server.RunChildIfRequested,
 // which every program using this package must call first thing in main), so
 // that its memory is the server's alone. A user's own server on loopback can
-// be loaded too ([Config.URL] and [Config.PID]); then only its resident set
-// size is measured.
+// be loaded too ([Config.URL] and [Config.PID]); then the PID must be the
+// process listening on the URL's port, and only the resident set size of
+// it and its descendants (a master and its workers) is measured.
+//
+// No run hangs: timeouts stop a run whose server does not answer, and
+// every run ends within [Config.Limit].
 package lab
 
 import (
