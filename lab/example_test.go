@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/zerogc/zerogc/lab"
 	"github.com/zerogc/zerogc/lab/report"
@@ -36,4 +37,17 @@ func ExampleProfile() {
 		return
 	}
 	_ = report.WriteProfile(os.Stdout, p, 10)
+}
+
+// The time limit of a run with the seed's flags is its worst case: every
+// request taking its full timeout. A server that stops answering ends the
+// run far sooner, after about one timeout.
+func ExampleConfig_Limit() {
+	c := lab.Config{Users: 10, Requests: 100000, Warmup: 1000, Delay: 10 * time.Millisecond, Timeout: 5 * time.Second}
+	fmt.Println(c.Limit())
+	c.MaxDuration = 10 * time.Minute
+	fmt.Println(c.Limit())
+	// Output:
+	// 14h3m50s
+	// 10m0s
 }

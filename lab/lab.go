@@ -6,8 +6,12 @@
 // The sample API runs in a child process (see server.RunChildIfRequested,
 // which every program using this package must call first thing in main), so
 // that its memory is the server's alone. A user's own server on loopback can
-// be loaded too ([Config.URL] and [Config.PID]); then only its resident set
-// size is measured.
+// be loaded too ([Config.URL] and [Config.PID]); then the PID must be the
+// process listening on the URL's port, and only the resident set size of
+// it and its descendants (a master and its workers) is measured.
+//
+// No run hangs: timeouts stop a run whose server does not answer, and
+// every run ends within [Config.Limit].
 package lab
 
 import (
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +55,12 @@ type Config struct {
 	Delay time.Duration
 	// Timeout bounds one request (default 5s).
 	Timeout time.Duration
+	// MaxDuration bounds the whole run: starting the server, the warm-up
+	// and the measured requests. 0 means [Config.Limit]'s worst case.
+	MaxDuration time.Duration
 	// SampleEvery is the memory sampling interval (default 100ms).
+	// Besides, a sample is taken each time another 1/60 of the requests
+	// has finished, so that a short run gets about 60 points too.
 	SampleEvery time.Duration
 
 	// Progress, if set, receives a progress bar (for a terminal).
@@ -63,13 +73,17 @@ func (c *Config) defaults() error {
 	if c.Users == 0 {
 		c.Users = 10
 	}
-	if c.SampleEvery == 0 {
+	if c.SampleEvery <= 0 {
 		c.SampleEvery = 100 * time.Millisecond
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Second
 	}
 	switch {
+	case c.Timeout < 0:
+		return fmt.Errorf("lab: timeout must be positive, got %v", c.Timeout)
+	case c.MaxDuration < 0:
+		return fmt.Errorf("lab: the run's time limit must not be negative, got %v", c.MaxDuration)
 	case c.Users < 1:
 		return fmt.Errorf("lab: users must be at least 1, got %d", c.Users)
 	case c.Requests < 1:
@@ -88,6 +102,29 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// startAllowance is the part of a run's worst case spent before the load:
+// starting the child server (its ready timeout is 15s), the connection
+// probe (2s) and reading its metrics.
+const startAllowance = 30 * time.Second
+
+// Limit returns the run's time limit: MaxDuration if set, and otherwise
+// the longest a run can take when every request takes its full Timeout
+// without failing the run:
+//
+//	30s + ceil(Warmup/Users)*Timeout + ceil(Requests/Users)*(Delay+Timeout)
+//
+// A server that stops answering altogether ends a run much sooner, after
+// about one Timeout (see loadgen.Config.MaxTimeouts); the limit bounds a
+// server that answers, but only just before each timeout.
+func (c *Config) Limit() time.Duration {
+	if c.MaxDuration > 0 {
+		return c.MaxDuration
+	}
+	users := max(c.Users, 1)
+	perUser := func(n int) time.Duration { return time.Duration((n + users - 1) / users) }
+	return startAllowance + perUser(c.Warmup)*c.Timeout + perUser(c.Requests)*(c.Delay+c.Timeout)
+}
+
 // target is what a run loads: its URL, the process to watch and, for the
 // lab's own server, its metrics.
 type target struct {
@@ -95,6 +132,9 @@ type target struct {
 	pid   int
 	heap  sampler.HeapFunc
 	child *server.Child
+	// tree sums the RSS of pid's process tree: a server of the user's
+	// own may be a master with workers (the lab's child is one process).
+	tree bool
 }
 
 func start(cfg *Config, profile bool) (*target, error) {
@@ -105,13 +145,18 @@ func start(cfg *Config, profile bool) (*target, error) {
 		}
 		return &target{url: child.URL, pid: child.PID, heap: child.Metrics, child: child}, nil
 	}
-	if _, err := loadgen.ValidateURL(cfg.URL); err != nil {
+	u, err := loadgen.ValidateURL(cfg.URL)
+	if err != nil {
 		return nil, err
 	}
 	if err := sampler.CheckPID(cfg.PID); err != nil {
 		return nil, err
 	}
-	return &target{url: cfg.URL, pid: cfg.PID}, nil
+	port, _ := strconv.Atoi(u.Port()) // ValidateURL fills in the port
+	if err := sampler.CheckListener(cfg.PID, port); err != nil {
+		return nil, err
+	}
+	return &target{url: cfg.URL, pid: cfg.PID, tree: true}, nil
 }
 
 func (t *target) stop() {
@@ -128,11 +173,16 @@ func (c *Config) Name() string {
 	return c.URL
 }
 
-// Run performs one load run and returns its report.
+// Run performs one load run and returns its report. It ends within
+// [Config.Limit]; a run stopped by the limit, by ctx or by a server that
+// stopped answering returns what it measured with [report.Report.Aborted]
+// set.
 func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := limit(ctx, &cfg)
+	defer cancel()
 	t, err := start(&cfg, false)
 	if err != nil {
 		return nil, err
@@ -149,7 +199,15 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	smp, err := sampler.Start(t.pid, cfg.SampleEvery, t.heap, g.Done)
+	// The sampler starts before the measured run: its first sample must
+	// count 0 requests, not the warm-up's.
+	g.ResetDone()
+	// Buffered: a wake that comes while a sample is being taken is not
+	// lost, the sampler catches up.
+	wake := make(chan struct{}, 16)
+	g.Notify(wake, max(cfg.Requests/60, 1))
+	smp, err := sampler.Start(sampler.Options{PID: t.pid, Tree: t.tree, Interval: cfg.SampleEvery,
+		Heap: t.heap, Progress: g.Done, Wake: wake})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +238,14 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	return rep, nil
 }
 
+// limit returns ctx bounded by the run's time limit, with a cause that
+// says which limit it was.
+func limit(ctx context.Context, cfg *Config) (context.Context, context.CancelFunc) {
+	d := cfg.Limit()
+	why := fmt.Sprintf("the run exceeded its time limit of %v (--max-time; by default the worst case for the flags: 30s + ceil(warmup/users)*timeout + ceil(requests/users)*(delay+timeout))", d)
+	return context.WithTimeoutCause(ctx, d, errors.New(why))
+}
+
 // prepare checks that the target answers and runs the warm-up.
 func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, error) {
 	g, err := loadgen.New(loadgen.Config{URL: t.url, Users: cfg.Users, Delay: cfg.Delay, Timeout: cfg.Timeout})
@@ -194,11 +260,17 @@ func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, e
 		if err != nil {
 			return nil, err
 		}
+		if w.Aborted != "" {
+			return nil, fmt.Errorf("lab: the warm-up stopped after %d of %d requests (%d ok): %s", w.Requests, cfg.Warmup, w.OK, w.Aborted)
+		}
 		if w.OK == 0 {
 			return nil, fmt.Errorf("lab: no warm-up request succeeded%s", errorSummary(w.Errors))
 		}
 	}
-	return g, ctx.Err()
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return g, nil
 }
 
 func errorSummary(m map[string]int) string {
@@ -230,6 +302,7 @@ func build(cfg *Config, t *target, res *loadgen.Result, samples []sampler.Sample
 	}
 	for _, s := range samples {
 		r.PeakRSSBytes = max(r.PeakRSSBytes, s.RSSBytes)
+		r.Processes = max(r.Processes, s.Processes)
 	}
 	if len(samples) > 0 {
 		r.RSSGrowthBytes = int64(samples[len(samples)-1].RSSBytes) - int64(samples[0].RSSBytes)
@@ -259,6 +332,8 @@ func Profile(ctx context.Context, cfg Config) (*server.Profile, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := limit(ctx, &cfg)
+	defer cancel()
 	t, err := start(&cfg, true)
 	if err != nil {
 		return nil, err

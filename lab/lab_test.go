@@ -148,3 +148,29 @@ func TestGCModes(t *testing.T) {
 		}
 	}
 }
+
+// Point 15 of issue 11: the samples count the measured requests only (the
+// first one 0, not the warm-up's), and a short run is sampled often enough
+// for a chart: at least 50 points.
+func TestIssue11_15_SamplesCountMeasuredRequests(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		r, err := Run(context.Background(), Config{Flavor: server.Zero, GC: server.GCMode{Off: true}, Users: 4, Requests: 600, Warmup: 200, Delay: delay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := r.Samples
+		if len(s) < 50 {
+			t.Errorf("delay %v: %d samples over a %.0f ms run, want at least 50", delay, len(s), r.DurationSeconds*1000)
+		} else {
+			t.Logf("delay %v: %d samples over a %.0f ms run", delay, len(s), r.DurationSeconds*1000)
+		}
+		if len(s) == 0 || s[0].Requests != 0 || s[len(s)-1].Requests != 600 {
+			t.Fatalf("delay %v: samples count %v requests first and %v last, want 0 and 600", delay, s[0].Requests, s[len(s)-1].Requests)
+		}
+		for i := 1; i < len(s); i++ {
+			if s[i].Requests < s[i-1].Requests || s[i].Requests > 600 {
+				t.Fatalf("delay %v: sample %d counts %d requests after %d", delay, i, s[i].Requests, s[i-1].Requests)
+			}
+		}
+	}
+}

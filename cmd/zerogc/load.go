@@ -36,7 +36,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	requests := fs.Int("requests", 100000, "measured requests in total")
 	delay := fs.Duration("delay", 10*time.Millisecond, "each user's pause after a response")
 	warmup := fs.Int("warmup", 1000, "requests sent without delay before measuring")
-	timeout := fs.Duration("timeout", 5*time.Second, "timeout of one request")
+	timeout := fs.Duration("timeout", 5*time.Second, "timeout of one request; a run stops when as many requests in a row as there are users (at least 3) time out")
+	maxTime := fs.Duration("max-time", 0, "bound on each run, start to end (0: the worst case for the flags, 30s + ceil(warmup/users)*timeout + ceil(requests/users)*(delay+timeout))")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	compare := fs.Bool("compare", false, "run {nethttp, zero} x {gc on, gc off}, print the table, write --html and --svg")
 	htmlPath := fs.String("html", "zerogc-load.html", "with --compare: where to write the HTML report")
@@ -50,7 +51,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	cfg := lab.Config{Port: *port, URL: *url, PID: *pid, Users: *users, Requests: *requests,
-		Warmup: *warmup, Delay: *delay, Timeout: *timeout}
+		Warmup: *warmup, Delay: *delay, Timeout: *timeout, MaxDuration: *maxTime}
 	usageErr := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
 	}
@@ -65,6 +66,10 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--delay must not be negative")
 	case *timeout <= 0:
 		return usageErr("--timeout must be positive")
+	case *maxTime < 0:
+		return usageErr("--max-time must not be negative (0: derived from the other flags)")
+	case *port < 0 || *port > 65535:
+		return usageErr("--port %d is out of range 0..65535 (0 picks a free port)", *port)
 	case *top < 1:
 		return usageErr("--top must be at least 1")
 	case *pid != 0 && *url == "":

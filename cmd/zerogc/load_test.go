@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerogc/zerogc/lab/labtest"
 )
 
 func runLoadCmd(t *testing.T, args ...string) (int, string, string) {
@@ -117,5 +121,101 @@ func TestLoadProfileRequest(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "one request allocated") || !strings.Contains(stdout, "net/") {
 		t.Fatalf("profile output:\n%s", stdout)
+	}
+}
+
+// Point 11: a server that accepts and never answers, or sends its headers
+// and then stalls, ends the run within about one --timeout, with a message
+// that says what the server did and which flag to change.
+func TestIssue11_11_NeverAnsweringServer(t *testing.T) {
+	me := strconv.Itoa(os.Getpid())
+	for _, tc := range []struct {
+		name, reply, saw string
+	}{
+		{"never answers", "", "no byte"},
+		{"headers then stalls", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "HTTP/1.1 200 OK"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := labtest.StallingServer(t, tc.reply) + "api"
+			t0 := time.Now()
+			code, _, stderr := runLoadCmd(t, "--url", url, "--pid", me, "--timeout", "200ms", "--users", "4", "--warmup", "100", "--requests", "100")
+			took := time.Since(t0)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			for _, want := range []string{"timed out", tc.saw, "--timeout"} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			// 100 warm-up requests by 4 users at 200ms each would take 5s.
+			if took > 2*time.Second {
+				t.Errorf("took %v against a stalled server with a 200ms timeout, want < 2s", took)
+			}
+		})
+	}
+}
+
+// Point 11: the whole run is bounded by --max-time, even when the server
+// answers every request, just slowly.
+func TestIssue11_11_RunDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+	})}
+	go srv.Serve(ln) //nolint:errcheck // closed below
+	defer srv.Close()
+	t0 := time.Now()
+	code, _, stderr := runLoadCmd(t, "--url", "http://"+ln.Addr().String()+"/", "--pid", strconv.Itoa(os.Getpid()),
+		"--users", "2", "--warmup", "0", "--requests", "1000", "--delay", "0s", "--max-time", "1s")
+	took := time.Since(t0)
+	if code != 1 || !strings.Contains(stderr, "--max-time") {
+		t.Errorf("exit %d, stderr %q; want exit 1 and a message naming --max-time", code, stderr)
+	}
+	if took > 3*time.Second {
+		t.Errorf("a run with --max-time 1s took %v", took)
+	}
+}
+
+// Point 12: an out-of-range --port is a usage error (exit 2), like every
+// other bad flag value.
+func TestIssue11_12_PortOutOfRange(t *testing.T) {
+	for _, p := range []string{"70000", "-1", "65536"} {
+		code, _, stderr := runLoadCmd(t, "--port", p)
+		if code != 2 || !strings.Contains(stderr, "--port") || !strings.Contains(stderr, "0..65535") {
+			t.Errorf("--port %s: exit %d, stderr %q; want exit 2 and a message naming --port and 0..65535", p, code, stderr)
+		}
+	}
+}
+
+// Point 13: --pid must name the process that listens on the URL's port. A
+// live process that does not (here a child "sleep") is refused, and the
+// message names the process that does listen there.
+func TestIssue11_13_PIDMustOwnListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	go srv.Serve(ln) //nolint:errcheck // closed below
+	defer srv.Close()
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Skipf("cannot start sleep: %v", err)
+	}
+	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
+	url := "http://" + ln.Addr().String() + "/"
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	code, _, stderr := runLoadCmd(t, "--url", url, "--pid", strconv.Itoa(sleep.Process.Pid), "--requests", "10", "--warmup", "0")
+	if code != 1 || !strings.Contains(stderr, "not listen on port "+port) || !strings.Contains(stderr, "--pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("a PID that does not listen on the port: exit %d, stderr %q; want exit 1, %q and the listener's --pid", code, stderr, "not listen on port "+port)
+	}
+	// The process that does listen is accepted.
+	code, stdout, stderr := runLoadCmd(t, "--url", url, "--pid", strconv.Itoa(os.Getpid()), "--requests", "10", "--warmup", "0", "--delay", "0s")
+	if code != 0 || !strings.Contains(stdout, "10 ok") {
+		t.Errorf("the listening PID: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -1,7 +1,8 @@
 // Command zerogc is the zerogc toolkit's command line: a walkthrough of
 // zero-allocation asynchronous operations (demo), a load lab that runs a Web
-// API with garbage collection on and off (load), an experiment workbench
-// (tune) and the side-by-side benchmarks (bench).
+// API with garbage collection on and off (load), the lab's sample API alone
+// for other load tools (serve), an experiment workbench (tune) and the
+// side-by-side benchmarks (bench).
 //
 // Usage:
 //

@@ -5,6 +5,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,12 @@ type Config struct {
 	Delay time.Duration
 	// Timeout bounds one request; 0 means 5 seconds.
 	Timeout time.Duration
+	// MaxTimeouts is the number of requests in a row, across users and
+	// with no response in between, that may time out before a run stops;
+	// 0 means Users (every user's latest request timed out), at least 3.
+	// A server that accepts connections and never answers thus ends a
+	// run after about one Timeout.
+	MaxTimeouts int
 }
 
 // Result is what one Run measured.
@@ -92,6 +99,26 @@ type Generator struct {
 	target *url.URL
 	client *fasthttp.HostClient
 	done   atomic.Int64 // requests finished in the current run
+	// What the server sent over the generator's lifetime, for the message
+	// when requests time out: bytes read, complete 2xx-or-not responses,
+	// and the first line of the first bytes read.
+	received  atomic.Int64
+	responses atomic.Int64
+	firstLine atomic.Pointer[string]
+
+	// conns are the open connections, closed all at once when a run
+	// stops early, so that requests in flight end at once instead of at
+	// their timeout.
+	connMu sync.Mutex
+	conns  map[*countingConn]struct{}
+	// halted is set while a run stops early, so that fasthttp does not
+	// retry the requests whose connections were closed under them.
+	halted atomic.Bool
+
+	// notify, if set, receives a token (without blocking) every
+	// notifyEvery finished requests.
+	notify      chan<- struct{}
+	notifyEvery int64
 }
 
 // New checks cfg and returns a generator. The URL must be http:// on a
@@ -110,22 +137,115 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	return &Generator{
-		cfg:    cfg,
-		target: u,
-		client: &fasthttp.HostClient{
-			Addr:                     u.Host,
-			MaxConns:                 cfg.Users,
-			ReadTimeout:              cfg.Timeout,
-			WriteTimeout:             cfg.Timeout,
-			MaxIdleConnDuration:      time.Minute,
-			NoDefaultUserAgentHeader: true,
-			DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
-				return net.DialTimeout("tcp", addr, min(timeout, cfg.Timeout))
-			},
+	if cfg.MaxTimeouts <= 0 {
+		cfg.MaxTimeouts = max(cfg.Users, 3)
+	}
+	g := &Generator{cfg: cfg, target: u, conns: map[*countingConn]struct{}{}}
+	g.client = &fasthttp.HostClient{
+		Addr:                     u.Host,
+		MaxConns:                 cfg.Users,
+		ReadTimeout:              cfg.Timeout,
+		WriteTimeout:             cfg.Timeout,
+		MaxIdleConnDuration:      time.Minute,
+		NoDefaultUserAgentHeader: true,
+		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+			// fasthttp's default: retry idempotent requests (a keep-alive
+			// connection the server closed), unless the run is stopping.
+			return false, req.Header.IsGet() && !g.halted.Load()
 		},
-	}, nil
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			c, err := net.DialTimeout("tcp", addr, min(timeout, cfg.Timeout))
+			if err != nil {
+				return nil, err
+			}
+			cc := &countingConn{Conn: c, g: g}
+			g.connMu.Lock()
+			defer g.connMu.Unlock()
+			// halted is set before closeConns takes connMu: a connection
+			// dialled while a run stops is either closed there or here.
+			if g.halted.Load() {
+				c.Close()
+				return nil, errors.New("loadgen: the run is stopping")
+			}
+			g.conns[cc] = struct{}{}
+			return cc, nil
+		},
+	}
+	return g, nil
 }
+
+// countingConn records what the server sends, so that a run that times out
+// can say whether the server sent nothing or stalled mid-response.
+type countingConn struct {
+	net.Conn
+	g *Generator
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		if c.g.received.Add(int64(n)) == int64(n) {
+			line, _, _ := bytes.Cut(p[:min(n, 80)], []byte("\r\n"))
+			s := string(line)
+			c.g.firstLine.CompareAndSwap(nil, &s)
+		}
+	}
+	return n, err
+}
+
+func (c *countingConn) Close() error {
+	c.g.connMu.Lock()
+	delete(c.g.conns, c)
+	c.g.connMu.Unlock()
+	return c.Conn.Close()
+}
+
+// closeConns closes every open connection; fasthttp dials new ones for the
+// next request.
+func (g *Generator) closeConns() {
+	g.connMu.Lock()
+	cs := make([]*countingConn, 0, len(g.conns))
+	for c := range g.conns {
+		cs = append(cs, c)
+	}
+	g.connMu.Unlock()
+	for _, c := range cs {
+		_ = c.Close()
+	}
+}
+
+// stalled describes what the server did when requests time out.
+func (g *Generator) stalled() string {
+	host := g.target.Host
+	switch resp := g.responses.Load(); {
+	case resp > 0:
+		return fmt.Sprintf("the server at %s answered %d requests, then stopped answering", host, resp)
+	case g.received.Load() == 0:
+		return fmt.Sprintf("the server at %s accepts connections but sent no byte of a response", host)
+	}
+	first := ""
+	if p := g.firstLine.Load(); p != nil {
+		first = *p
+	}
+	return fmt.Sprintf("the server at %s sent the start of a response (%q) and then nothing", host, first)
+}
+
+// Notify makes subsequent runs send a token to ch, without blocking, every
+// time another every requests have finished (a sampler can wake on it, so
+// that a short run is sampled often enough). Call it between runs only.
+// A nil ch or every < 1 turns it off.
+func (g *Generator) Notify(ch chan<- struct{}, every int) {
+	if ch == nil || every < 1 {
+		g.notify, g.notifyEvery = nil, 0
+		return
+	}
+	g.notify, g.notifyEvery = ch, int64(every)
+}
+
+// ResetDone sets Done to 0 ahead of the next Run, so that a reader started
+// before that Run (a sampler) does not see the previous run's count. Call
+// it between runs only.
+func (g *Generator) ResetDone() { g.done.Store(0) }
 
 // ValidateURL parses raw and checks that it is an http:// URL whose host is
 // a loopback address. The lab only loads servers on this machine.
@@ -193,9 +313,11 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 		delay = g.cfg.Delay
 	}
 	g.done.Store(0)
+	g.halted.Store(false)
 	var (
 		next      atomic.Int64 // tickets handed out; a user sends only with a ticket <= n
 		failStrk  atomic.Int64 // consecutive connection-level failures, across users
+		toStrk    atomic.Int64 // consecutive timeouts, across users
 		abortOnce sync.Once
 		aborted   string
 		stop      = make(chan struct{})
@@ -203,9 +325,18 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 		mu        sync.Mutex
 		res       = &Result{Errors: map[string]int{}}
 	)
+	// abort stops the run: users send no more requests, and the requests
+	// in flight end at once (their connections are closed) and are not
+	// counted.
 	abort := func(why string) {
-		abortOnce.Do(func() { aborted = why; close(stop) })
+		abortOnce.Do(func() {
+			aborted = why
+			g.halted.Store(true)
+			close(stop)
+			g.closeConns()
+		})
 	}
+	stopWatch := context.AfterFunc(ctx, func() { abort("stopped: " + context.Cause(ctx).Error()) })
 	start := time.Now()
 	for range g.cfg.Users {
 		wg.Add(1)
@@ -233,18 +364,34 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 				}
 				t0 := time.Now()
 				err := g.client.DoTimeout(req, resp, g.cfg.Timeout)
+				if err != nil && stopped(stop) {
+					goto out // cut off by abort: not a measurement
+				}
 				lat = append(lat, time.Since(t0))
-				g.done.Add(1)
+				if d := g.done.Add(1); g.notify != nil && d%g.notifyEvery == 0 {
+					select {
+					case g.notify <- struct{}{}:
+					default:
+					}
+				}
 				if err != nil {
 					kind := classify(err)
 					errs[kind]++
-					if kind == "refused" || kind == "closed" || kind == "reset" {
+					switch kind {
+					case "refused", "closed", "reset":
 						if failStrk.Add(1) >= abortAfter {
 							abort(fmt.Sprintf("%d consecutive connection failures (last: %v); the server stopped or refuses connections", abortAfter, err))
+						}
+					case "timeout":
+						if toStrk.Add(1) >= int64(g.cfg.MaxTimeouts) {
+							abort(fmt.Sprintf("%d requests in a row timed out after %v: %s; if it is only slow, raise the timeout (--timeout), otherwise check that the URL is the server's HTTP endpoint",
+								g.cfg.MaxTimeouts, g.cfg.Timeout, g.stalled()))
 						}
 					}
 				} else {
 					failStrk.Store(0)
+					toStrk.Store(0)
+					g.responses.Add(1)
 					if sc := resp.StatusCode(); sc >= 200 && sc < 300 {
 						ok++
 					} else {
@@ -277,14 +424,33 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 		}()
 	}
 	wg.Wait()
+	stopWatch()
+	if stopped(stop) {
+		// The connections closed by abort that fasthttp holds as idle
+		// would fail the next run's first requests.
+		g.client.CloseIdleConnections()
+	}
 	res.Duration = time.Since(start)
 	res.Requests = len(res.Latencies)
 	slices.Sort(res.Latencies)
+	// The users may have seen ctx done before the AfterFunc ran; after
+	// this Do a late abort cannot write aborted.
+	abortOnce.Do(func() {
+		if ctx.Err() != nil && res.Requests < n {
+			aborted = "stopped: " + context.Cause(ctx).Error()
+		}
+	})
 	res.Aborted = aborted
-	if res.Aborted == "" && ctx.Err() != nil && res.Requests < n {
-		res.Aborted = "canceled: " + ctx.Err().Error()
-	}
 	return res, nil
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // classify names the kind of a request error.

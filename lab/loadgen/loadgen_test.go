@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zerogc/zerogc/lab/labtest"
 )
 
 func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
@@ -92,7 +95,7 @@ func TestTimeoutCounted(t *testing.T) {
 		}
 	})
 	defer close(release)
-	g, err := New(Config{URL: s.URL, Users: 2, Timeout: 50 * time.Millisecond})
+	g, err := New(Config{URL: s.URL, Users: 2, Timeout: 50 * time.Millisecond, MaxTimeouts: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +143,82 @@ func TestStopsOnCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Requests > 2 || !strings.HasPrefix(res.Aborted, "canceled") {
-		t.Fatalf("canceled run: %d requests, aborted %q; want at most 2 (one per user) and canceled", res.Requests, res.Aborted)
+	if res.Requests > 2 || !strings.HasPrefix(res.Aborted, "stopped: context deadline exceeded") {
+		t.Fatalf("canceled run: %d requests, aborted %q; want at most 2 (one per user) and stopped", res.Requests, res.Aborted)
+	}
+}
+
+// Point 11 of issue 11: timeouts count toward stopping a run. A server that
+// accepts and never answers, or sends headers and stalls, ends the run after
+// one timeout, with the requests in flight cut off, and the reason says
+// what the server sent.
+func TestIssue11_11_TimeoutsStopRun(t *testing.T) {
+	for _, tc := range []struct{ reply, saw string }{
+		{"", "sent no byte"},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", `sent the start of a response ("HTTP/1.1 200 OK") and then nothing`},
+	} {
+		g, err := New(Config{URL: labtest.StallingServer(t, tc.reply), Users: 4, Timeout: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		res, err := g.Run(context.Background(), 1000, 0)
+		took := time.Since(t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(res.Aborted, "4 requests in a row timed out after 100ms") || !strings.Contains(res.Aborted, tc.saw) {
+			t.Errorf("aborted %q; want the timeouts and %q", res.Aborted, tc.saw)
+		}
+		// One round of 4 timeouts; the requests sent meanwhile are cut off.
+		if res.Requests != 4 || res.Errors["timeout"] != 4 || took > 300*time.Millisecond {
+			t.Errorf("%d requests (%v) in %v; want the 4 timeouts of the first round, in about 100ms", res.Requests, res.Errors, took)
+		}
+	}
+}
+
+// A canceled context ends a run at once, even with requests waiting for a
+// long timeout.
+func TestCancelCutsRequestsInFlight(t *testing.T) {
+	g, err := New(Config{URL: labtest.StallingServer(t, ""), Users: 3, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 100*time.Millisecond, errors.New("over time"))
+	defer cancel()
+	t0 := time.Now()
+	res, err := g.Run(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(t0); took > time.Second || res.Aborted != "stopped: over time" || res.Requests != 0 {
+		t.Fatalf("took %v, aborted %q, %d requests; want about 100ms, stopped by the cause, none counted", took, res.Aborted, res.Requests)
+	}
+}
+
+func TestNotifyAndResetDone(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	g, err := New(Config{URL: s.URL, Users: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Run(context.Background(), 20, 0); err != nil {
+		t.Fatal(err)
+	}
+	if g.ResetDone(); g.Done() != 0 {
+		t.Fatalf("Done after ResetDone = %d", g.Done())
+	}
+	ch := make(chan struct{}, 100)
+	g.Notify(ch, 10)
+	if _, err := g.Run(context.Background(), 95, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch) != 9 {
+		t.Fatalf("%d notifications for 95 requests every 10, want 9", len(ch))
+	}
+	g.Notify(nil, 0)
+	if _, err := g.Run(context.Background(), 30, 0); err != nil || len(ch) != 9 {
+		t.Fatalf("notified after Notify(nil): %d, %v", len(ch), err)
 	}
 }
 
@@ -183,6 +260,38 @@ func TestPercentile(t *testing.T) {
 	for q, want := range map[float64]time.Duration{0.5: 50, 0.9: 90, 0.99: 99, 1: 100, 0: 1} {
 		if got := r.Percentile(q); got != want {
 			t.Errorf("Percentile(%v) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// Stopping a run races the users' requests, their dials and fasthttp's own
+// closes of the same connections; under -race this must stay clean, and
+// every stopped run must end promptly and leave the generator usable.
+func TestStopStress(t *testing.T) {
+	stalled := labtest.StallingServer(t, "")
+	fast := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	for i := range 20 {
+		g, err := New(Config{URL: stalled, Users: 16, Timeout: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.Run(context.Background(), 1000, 0)
+		if err != nil || res.Aborted == "" || res.Requests > 1000 {
+			t.Fatalf("stalled round %d: %v, aborted %q, %d requests", i, err, res.Aborted, res.Requests)
+		}
+		// A fast server, canceled mid-run, then the same generator again.
+		g, err = New(Config{URL: fast.URL, Users: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%5)*time.Millisecond)
+		res, err = g.Run(ctx, 1_000_000, 0)
+		cancel()
+		if err != nil || !strings.HasPrefix(res.Aborted, "stopped") {
+			t.Fatalf("canceled round %d: %v, aborted %q", i, err, res.Aborted)
+		}
+		if res, err = g.Run(context.Background(), 50, 0); err != nil || res.OK != 50 {
+			t.Fatalf("run after a stopped one, round %d: %v, %+v", i, err, res)
 		}
 	}
 }

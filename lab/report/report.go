@@ -55,6 +55,9 @@ type Report struct {
 	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
 	// RSSGrowthBytes is the last sampled RSS minus the first.
 	RSSGrowthBytes int64 `json:"rss_growth_bytes"`
+	// Processes is, for a server of the user's own, the largest number of
+	// processes (the PID and its descendants) whose RSS was summed.
+	Processes int `json:"processes,omitempty"`
 
 	Samples []sampler.Sample `json:"samples"`
 }
@@ -130,7 +133,11 @@ func WriteText(w io.Writer, r *Report) error {
 		optFloatUnit(r.BytesPerRequest, 1, " B"), optFloat(r.ObjectsPerRequest, 2), optUintBytes(r.AllocatedBytes))
 	fmt.Fprintf(&b, "  GC cycles      %s\n", optUint(r.GCCycles))
 	fmt.Fprintf(&b, "  heap growth    %s\n", optBytes(r.HeapGrowthBytes))
-	fmt.Fprintf(&b, "  RSS            peak %s, growth %s\n", MiB(int64(r.PeakRSSBytes)), MiB(r.RSSGrowthBytes))
+	fmt.Fprintf(&b, "  RSS            peak %s, growth %s", MiB(int64(r.PeakRSSBytes)), MiB(r.RSSGrowthBytes))
+	if r.Processes > 1 {
+		fmt.Fprintf(&b, " (summed over %d processes: pid %d and its descendants)", r.Processes, r.PID)
+	}
+	b.WriteByte('\n')
 	if r.BytesPerRequest == nil {
 		b.WriteString("  (heap figures need the lab's own server: use --flavor; for --url only RSS is measured)\n")
 	}

@@ -185,3 +185,57 @@ func wellFormed(b []byte) error {
 func fmtSscanf(p string, x, y *float64) (int, error) {
 	return fmt.Sscanf(p, "%f,%f", x, y)
 }
+
+// Point 15 of issue 11: series that lie exactly on top of each other stay
+// distinguishable: every run has its own dash pattern and its own marker
+// shape, and the markers of identical series do not fall on the same
+// samples.
+func TestIssue11_15_OverlappingSeriesDistinguishable(t *testing.T) {
+	var rs []*Report
+	for _, name := range []string{"nethttp gc=on", "nethttp gc=off", "zero gc=on", "zero gc=off"} {
+		r := fake(name, 120)
+		r.GC = strings.TrimPrefix(name[strings.Index(name, " ")+1:], "gc=")
+		rs = append(rs, r)
+	}
+	svg := string(SVG(rs, "same"))
+	lines := regexp.MustCompile(`<polyline [^>]*>`).FindAllString(svg, -1)
+	if len(lines) != 8 { // RSS and heap panels
+		t.Fatalf("%d polylines, want 8", len(lines))
+	}
+	dashRE := regexp.MustCompile(`stroke-dasharray="([^"]*)"`)
+	style := func(l string) string {
+		if m := dashRE.FindStringSubmatch(l); m != nil {
+			return m[1]
+		}
+		return "solid"
+	}
+	seen := map[string]bool{}
+	for _, l := range lines[:4] {
+		seen[style(l)] = true
+	}
+	if len(seen) != 4 {
+		t.Errorf("the 4 series of a panel use %d dash styles, want 4: %v", len(seen), seen)
+	}
+	// Markers: one group per series and panel, with its own shape, at
+	// sample positions that differ between series.
+	groups := regexp.MustCompile(`<g class="markers" data-series="(\d)" data-shape="(\w+)">(.*?)</g>`).FindAllStringSubmatch(svg, -1)
+	if len(groups) != 8 {
+		t.Fatalf("%d marker groups, want 8", len(groups))
+	}
+	shapes, firsts := map[string]bool{}, map[string]bool{}
+	for _, g := range groups[:4] {
+		shapes[g[2]] = true
+		n := strings.Count(g[3], "<path ")
+		if n < 5 {
+			t.Errorf("series %s has %d markers, want at least 5", g[1], n)
+		}
+		firsts[regexp.MustCompile(`translate\(([^ ]+) `).FindStringSubmatch(g[3])[1]] = true
+	}
+	if len(shapes) != 4 || len(firsts) != 4 {
+		t.Errorf("marker shapes %v, first marker positions %v: want 4 different of each", shapes, firsts)
+	}
+	var x any
+	if err := xml.Unmarshal([]byte(svg), &x); err != nil {
+		t.Fatalf("SVG is not well-formed XML: %v", err)
+	}
+}

@@ -13,6 +13,56 @@ import (
 // palette holds the series colors, one per run, in order.
 var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"}
 
+// dashes and markers give every series its own line pattern and marker
+// shape besides its color, so that runs whose lines coincide (two flat
+// zero-allocation runs, say) all stay visible, in grey print too.
+var dashes = []string{"", "9 4", "2 3", "12 3 3 3", "5 5", "1 6", "14 6", "3 3 1 3"}
+
+var markers = []struct{ name, path string }{
+	{"circle", "M-3.5,0a3.5,3.5 0 1,0 7,0a3.5,3.5 0 1,0 -7,0z"},
+	{"square", "M-3,-3h6v6h-6z"},
+	{"triangle", "M0,-4L3.8,3H-3.8z"},
+	{"diamond", "M0,-4.2L4.2,0L0,4.2L-4.2,0z"},
+	{"down", "M0,4L3.8,-3H-3.8z"},
+	{"cross", "M-4,-1.5h2.5v-2.5h3v2.5h2.5v3h-2.5v2.5h-3v-2.5h-2.5z"},
+	{"bar", "M-4.5,-1.8h9v3.6h-9z"},
+	{"column", "M-1.8,-4.5h3.6v9h-3.6z"},
+}
+
+// markersPerSeries is about how many markers a series gets in a panel.
+const markersPerSeries = 12
+
+func seriesStyle(i int) (color, dashAttr string, marker int) {
+	color, marker = palette[i%len(palette)], i%len(markers)
+	if d := dashes[i%len(dashes)]; d != "" {
+		dashAttr = ` stroke-dasharray="` + d + `"`
+	}
+	return color, dashAttr, marker
+}
+
+// marker draws marker shape mk centered at x, y. (A path per marker, not a
+// <use> of a shared one: the HTML report refers to nothing, not even
+// within itself.)
+func marker(b *bytes.Buffer, mk int, x, y float64, color string) {
+	fmt.Fprintf(b, `<path transform="translate(%.1f %.1f)" d="%s" fill="%s" stroke="#fff" stroke-width="0.8"/>`, x, y, markers[mk].path, color)
+}
+
+// markerIndexes returns the sample indexes at which series i of n gets a
+// marker: every stride-th sample, shifted by a share of the stride that
+// differs per series, so that identical series do not hide each other's
+// markers.
+func markerIndexes(samples, i, n int) []int {
+	if samples == 0 {
+		return nil
+	}
+	stride := max(samples/markersPerSeries, 1)
+	var out []int
+	for k := stride * i / max(n, 1); k < samples; k += stride {
+		out = append(out, k)
+	}
+	return out
+}
+
 // Chart geometry, in SVG user units.
 const (
 	chartW      = 980
@@ -28,7 +78,10 @@ const (
 // panel, the Go heap (object memory, live and not yet swept) in a second
 // one when known, and a row of tick marks per run at the samples where a
 // garbage collection completed. Time is measured from the start of each
-// run's measured phase. The result is a standalone SVG document.
+// run's measured phase. Each run has its own color, dash pattern and marker
+// shape, and identical runs put their markers on different samples, so
+// that lines lying on top of each other stay distinguishable. The result
+// is a standalone SVG document.
 func SVG(rs []*Report, title string) []byte {
 	var maxT float64
 	var maxRSS, maxHeap float64
@@ -59,6 +112,7 @@ func SVG(rs []*Report, title string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", chartW, height, chartW, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
+
 	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", marginL, esc(title))
 
 	xOf := func(sec float64) float64 { return marginL + plotW*sec/maxT }
@@ -80,6 +134,7 @@ func SVG(rs []*Report, title string) []byte {
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%.0f" width="%.0f" height="%d" fill="none" stroke="#999"/>`+"\n", marginL, top, plotW, panelH)
 		for ri, r := range rs {
+			color, dash, mk := seriesStyle(ri)
 			var pts strings.Builder
 			for k, s := range r.Samples {
 				v, ok := value(r, k)
@@ -92,7 +147,14 @@ func SVG(rs []*Report, title string) []byte {
 				continue
 			}
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"><title>%s</title></polyline>`+"\n",
-				palette[ri%len(palette)], dash(r), strings.TrimSpace(pts.String()), esc(r.Name))
+				color, dash, strings.TrimSpace(pts.String()), esc(r.Name))
+			fmt.Fprintf(&b, `<g class="markers" data-series="%d" data-shape="%s">`, ri, markers[mk].name)
+			for _, k := range markerIndexes(len(r.Samples), ri, len(rs)) {
+				if v, ok := value(r, k); ok {
+					marker(&b, mk, xOf(r.Samples[k].At.Seconds()), yOf(v), color)
+				}
+			}
+			b.WriteString("</g>\n")
 		}
 	}
 	panel(0, "Resident set size (RSS)", maxRSS, func(r *Report, k int) (float64, bool) {
@@ -128,20 +190,13 @@ func SVG(rs []*Report, title string) []byte {
 	}
 	for ri, r := range rs {
 		y := legendTop + ri*18
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"%s/>`, marginL, marginL+20, y+6, y+6, palette[ri%len(palette)], dash(r))
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", marginL+26, y+10, esc(legend(r)))
+		color, dash, mk := seriesStyle(ri)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`, marginL, marginL+30, y+6, y+6, color, dash)
+		marker(&b, mk, float64(marginL+15), float64(y+6), color)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", marginL+36, y+10, esc(legend(r)))
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
-}
-
-// dash draws runs with the collector off (or limited) dashed, so that two
-// flat series on top of each other stay visible.
-func dash(r *Report) string {
-	if r.GC == "off" || strings.HasPrefix(r.GC, "limit") {
-		return ` stroke-dasharray="7 4"`
-	}
-	return ""
 }
 
 func legend(r *Report) string {

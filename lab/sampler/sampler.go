@@ -23,8 +23,31 @@ type Sample struct {
 	RSSBytes uint64 `json:"rss_bytes"`
 	// Requests is the number of requests finished when the sample was taken.
 	Requests int64 `json:"requests"`
+	// Processes is the number of processes whose RSS was summed, with
+	// Options.Tree; 0 otherwise.
+	Processes int `json:"processes,omitempty"`
 	// Heap holds the runtime metrics; nil when the server is not ours.
 	Heap *server.Metrics `json:"heap,omitempty"`
+}
+
+// Options configures a Sampler.
+type Options struct {
+	// PID is the process to watch.
+	PID int
+	// Tree sums the RSS of PID and all its descendants (a server made of a
+	// master and worker processes), found anew at every sample; see
+	// [ReadTreeRSS].
+	Tree bool
+	// Interval is the time between samples (required).
+	Interval time.Duration
+	// Heap reads the server's runtime metrics; nil for a server not ours.
+	Heap HeapFunc
+	// Progress returns the requests finished so far; may be nil.
+	Progress func() int64
+	// Wake, if not nil, makes the sampler take an extra sample at each
+	// receive, so that a short run is sampled by its progress as well as
+	// by the clock.
+	Wake <-chan struct{}
 }
 
 // HeapFunc reads a server's runtime metrics.
@@ -32,37 +55,34 @@ type HeapFunc func() (server.Metrics, error)
 
 // Sampler takes a Sample every interval until Stop.
 type Sampler struct {
-	pid      int
-	heap     HeapFunc
-	progress func() int64
-	start    time.Time
-	stop     chan struct{}
-	done     chan struct{}
+	o     Options
+	start time.Time
+	stop  chan struct{}
+	done  chan struct{}
 
 	mu      sync.Mutex
 	samples []Sample
 	err     error
 }
 
-// Start takes a first sample at once and then one every interval. heap and
-// progress may be nil.
-func Start(pid int, interval time.Duration, heap HeapFunc, progress func() int64) (*Sampler, error) {
-	if interval <= 0 {
-		return nil, fmt.Errorf("sampler: interval must be positive, got %v", interval)
+// Start takes a first sample at once and then one every o.Interval (and
+// one at each receive from o.Wake) until Stop.
+func Start(o Options) (*Sampler, error) {
+	if o.Interval <= 0 {
+		return nil, fmt.Errorf("sampler: interval must be positive, got %v", o.Interval)
 	}
-	if err := CheckPID(pid); err != nil {
+	if err := CheckPID(o.PID); err != nil {
 		return nil, err
 	}
-	s := &Sampler{pid: pid, heap: heap, progress: progress, start: time.Now(),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Sampler{o: o, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	s.take()
-	go s.loop(interval)
+	go s.loop()
 	return s, nil
 }
 
-func (s *Sampler) loop(interval time.Duration) {
+func (s *Sampler) loop() {
 	defer close(s.done)
-	t := time.NewTicker(interval)
+	t := time.NewTicker(s.o.Interval)
 	defer t.Stop()
 	for {
 		select {
@@ -70,24 +90,32 @@ func (s *Sampler) loop(interval time.Duration) {
 			return
 		case <-t.C:
 			s.take()
+		case <-s.o.Wake: // a nil channel never receives
+			s.take()
 		}
 	}
 }
 
 func (s *Sampler) take() {
 	sm := Sample{At: time.Since(s.start)}
-	rss, err := ReadRSS(s.pid)
+	var rss uint64
+	var err error
+	if s.o.Tree {
+		rss, sm.Processes, err = ReadTreeRSS(s.o.PID)
+	} else {
+		rss, err = ReadRSS(s.o.PID)
+	}
 	if err == nil {
 		sm.RSSBytes = rss
-		if s.heap != nil {
+		if s.o.Heap != nil {
 			var m server.Metrics
-			if m, err = s.heap(); err == nil {
+			if m, err = s.o.Heap(); err == nil {
 				sm.Heap = &m
 			}
 		}
 	}
-	if s.progress != nil {
-		sm.Requests = s.progress()
+	if s.o.Progress != nil {
+		sm.Requests = s.o.Progress()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -44,7 +44,7 @@ func TestSamplesOverTime(t *testing.T) {
 	heap := func() (server.Metrics, error) {
 		return server.Metrics{GCCycles: uint64(heapCalls.Add(1))}, nil
 	}
-	s, err := Start(os.Getpid(), 10*time.Millisecond, heap, func() int64 { return progress.Add(1) })
+	s, err := Start(Options{PID: os.Getpid(), Interval: 10 * time.Millisecond, Heap: heap, Progress: func() int64 { return progress.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSamplesOverTime(t *testing.T) {
 
 func TestHeapErrorReported(t *testing.T) {
 	boom := errors.New("boom")
-	s, err := Start(os.Getpid(), time.Hour, func() (server.Metrics, error) { return server.Metrics{}, boom }, nil)
+	s, err := Start(Options{PID: os.Getpid(), Interval: time.Hour, Heap: func() (server.Metrics, error) { return server.Metrics{}, boom }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestHeapErrorReported(t *testing.T) {
 	if !errors.Is(err, boom) || len(samples) != 0 {
 		t.Fatalf("Stop = %d samples, %v; want none and the heap error", len(samples), err)
 	}
-	if _, err := Start(os.Getpid(), 0, nil, nil); err == nil {
+	if _, err := Start(Options{PID: os.Getpid()}); err == nil {
 		t.Fatal("zero interval accepted")
 	}
 }

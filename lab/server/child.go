@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -72,20 +75,53 @@ func childMain(flavor, addr string, stdin io.Reader, stdout io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	switch f {
-	case NetHTTP:
-		srv := &http.Server{Handler: NetHTTPHandler()}
-		go srv.Serve(ln) //nolint:errcheck // ends with the process
-	case Zero:
-		warmCompletions()
-		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
-		go srv.Serve(ln) //nolint:errcheck // ends with the process
-	}
+	// The server is set up (the zero flavor's pool warmed) before the
+	// ready line, so that the parent's first metrics come after it.
+	serve, _ := newServer(ln, f)
+	go serve() //nolint:errcheck // ends with the process
 	c := &control{}
 	go c.serve(ctlLn)
 	fmt.Fprintf(stdout, "%shttp=%s ctl=%s\n", readyPrefix, ln.Addr(), ctlLn.Addr())
 	_, _ = io.Copy(io.Discard, stdin) // returns when the parent closes stdin or exits
 	return 0
+}
+
+// Serve serves the sample API in flavor f on ln until ctx is done, then
+// stops accepting, lets the requests in progress finish (for up to 5
+// seconds) and returns nil; it returns an error if serving fails first. It
+// is the server of "zerogc serve" and of the child that "zerogc load"
+// starts.
+func Serve(ctx context.Context, ln net.Listener, f Flavor) error {
+	if _, err := ParseFlavor(string(f)); err != nil {
+		return err
+	}
+	serve, shutdown := newServer(ln, f)
+	done := make(chan error, 1)
+	go func() { done <- serve() }()
+	select {
+	case err := <-done:
+		return errorf("serving %s on %s: %v", f, ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return errorf("stopping the %s server: %v", f, err)
+	}
+	<-done
+	return nil
+}
+
+// newServer sets up flavor f's server on ln, which must be valid, and
+// returns the functions that serve (blocking) and shut it down.
+func newServer(ln net.Listener, f Flavor) (serve func() error, shutdown func(context.Context) error) {
+	if f == Zero {
+		warmCompletions()
+		srv := &fasthttp.Server{Handler: ZeroHandler, NoDefaultServerHeader: true}
+		return func() error { return srv.Serve(ln) }, srv.ShutdownWithContext
+	}
+	srv := &http.Server{Handler: NetHTTPHandler()}
+	return func() error { return srv.Serve(ln) }, srv.Shutdown
 }
 
 // control serves the control channel. Its metrics path allocates nothing

@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/zerogc/zerogc/lab/server"
@@ -23,4 +27,38 @@ func ExampleParseGC() {
 	// on [GOGC=100 GOMEMLIMIT=off]
 	// off [GOGC=off GOMEMLIMIT=off]
 	// limit=512MiB [GOGC=off GOMEMLIMIT=536870912]
+}
+
+// Serve the zero flavor on a free loopback port, ask it once, and stop it.
+func ExampleServe() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, ln, server.Zero) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + server.ValuesPath)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status, resp.Header.Get("Content-Type"))
+	stop()
+	fmt.Println(<-done)
+	// Output:
+	// 200 OK application/json; charset=utf-8
+	// <nil>
+}
+
+// Turn this program's collector off, as "zerogc serve --gc off" does.
+func ExampleGCMode_Apply() {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	server.GCMode{Off: true}.Apply()
+	fmt.Println(debug.SetGCPercent(100))
+	// Output: -1
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -76,6 +78,23 @@ func (m GCMode) Env() []string {
 		return []string{"GOGC=off", "GOMEMLIMIT=off"}
 	}
 	return []string{"GOGC=100", "GOMEMLIMIT=off"}
+}
+
+// Apply configures the running program's collector as the mode says, as
+// Env would for a new process: [debug.SetGCPercent] (100, or -1 for off)
+// and [debug.SetMemoryLimit] (the limit, or none).
+func (m GCMode) Apply() {
+	switch {
+	case m.Limit > 0:
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(m.Limit)
+	case m.Off:
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(math.MaxInt64)
+	default:
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
 }
 
 // FormatSize formats a byte count with the largest binary unit that divides

@@ -3,6 +3,7 @@ package server
 import (
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -106,7 +107,7 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 				top = f
 			}
 			if len(stack) < 8 {
-				stack = append(stack, f.Function+" ("+shortFile(f.File)+":"+itoa(f.Line)+")")
+				stack = append(stack, f.Function+" ("+shortFile(f.File)+":"+strconv.Itoa(f.Line)+")")
 			}
 			if !more {
 				break
@@ -123,7 +124,7 @@ func diffProfiles(before, after profileSnapshot) *Profile {
 		if top.Function == "" {
 			top = fallback
 		}
-		k := top.Function + ":" + itoa(top.Line)
+		k := top.Function + ":" + strconv.Itoa(top.Line)
 		a := sites[k]
 		if a == nil {
 			a = &acc{site: Site{Function: top.Function, File: shortFile(top.File), Line: top.Line}}
@@ -207,7 +208,3 @@ var moduleRoot = func() string {
 	}
 	return ""
 }()
-
-func itoa(n int) string {
-	return string(appendInt(nil, n, 1))
-}

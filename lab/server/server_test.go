@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +31,25 @@ func TestAppendTimeMatchesTimeFormat(t *testing.T) {
 	tm := time.Now()
 	if got, want := string(AppendValues(nil, tm)), `["`+tm.UTC().Format(TimeLayout)+`","value2"]`+"\n"; got != want {
 		t.Errorf("AppendValues = %q, want %q", got, want)
+	}
+}
+
+// Point 16 of issue 11: AppendTime is the standard library's
+// time.Time.AppendFormat, so it writes what Format writes for every time,
+// years beyond 9999 and before 1 included (the hand-written version clamped
+// them), and it allocates nothing (alloc_test.go).
+func TestIssue11_16_AppendTimeIsAppendFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(10000, 1, 2, 3, 4, 5, 6e6, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 999e6, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 1, 23, 59, 59, 999999999, time.FixedZone("-0930", -(9*3600+1800))),
+		time.Unix(0, 0),
+		time.Now(),
+	} {
+		if got, want := string(AppendTime([]byte("x"), tm)), "x"+tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("AppendTime(%v) = %q, want %q", tm, got, want)
+		}
 	}
 }
 
@@ -164,4 +186,70 @@ func TestProfileOneRequest(t *testing.T) {
 		t.Fatalf("sites sum to %d B, total says %d", sum, p.Bytes)
 	}
 	t.Logf("one net/http request: %d B in %d objects; top site %s:%d (%d B)", p.Bytes, p.Objects, p.Sites[0].Function, p.Sites[0].Line, p.Sites[0].Bytes)
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	tm := time.Date(2026, 12, 1, 23, 59, 59, 123456789, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendTime(buf[:0], tm)
+	}
+}
+
+func TestGCModeApply(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, tc := range []struct {
+		mode    GCMode
+		percent int
+		limit   int64
+	}{
+		{GCMode{Off: true}, -1, math.MaxInt64},
+		{GCMode{Off: true, Limit: 64 << 20}, -1, 64 << 20},
+		{GCMode{}, 100, math.MaxInt64},
+	} {
+		tc.mode.Apply()
+		if p, l := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); p != tc.percent || l != tc.limit {
+			t.Errorf("%v.Apply(): GOGC %d, limit %d; want %d, %d", tc.mode, p, l, tc.percent, tc.limit)
+		}
+		debug.SetGCPercent(tc.percent) // SetGCPercent(-1) above read it by changing it
+	}
+}
+
+// Serve stops when its context ends and lets the program go on.
+func TestServeStopsOnCancel(t *testing.T) {
+	for _, f := range []Flavor{Zero, NetHTTP} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Serve(ctx, ln, f) }()
+		resp, err := http.Get("http://" + ln.Addr().String() + ValuesPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bodyRE.Match(body) {
+			t.Fatalf("%s: %s %q", f, resp.Status, body)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: Serve after cancel: %v", f, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Serve did not return after cancel", f)
+		}
+		if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+			t.Fatalf("%s: still accepting after Serve returned", f)
+		}
+	}
+	if err := Serve(context.Background(), nil, "fast"); err == nil {
+		t.Fatal("unknown flavor served")
+	}
 }

@@ -14,44 +14,15 @@ import "time"
 const ValuesPath = "/api/values"
 
 // TimeLayout is the layout of the time in the response: RFC 3339 in UTC
-// with milliseconds. [AppendTime] writes the same text without allocating.
+// with milliseconds. [AppendTime] writes it without allocating.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // AppendTime appends t in UTC formatted as [TimeLayout]
-// ("2006-01-02T15:04:05.000Z") to dst. It allocates only if dst lacks the
-// 24 bytes of capacity it needs. Years outside 0..9999 are clamped.
+// ("2006-01-02T15:04:05.000Z") to dst, exactly as t.UTC().Format(TimeLayout)
+// would. It is time.Time.AppendFormat, which allocates nothing when dst has
+// the capacity (24 bytes for years 0..9999).
 func AppendTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	hour, minute, sec := t.Clock()
-	ms := t.Nanosecond() / 1e6
-	year = min(max(year, 0), 9999)
-	dst = appendInt(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendInt(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendInt(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendInt(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendInt(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendInt(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendInt(dst, ms, 3)
-	return append(dst, 'Z')
-}
-
-// appendInt appends v, which must be non-negative, zero-padded to width digits.
-func appendInt(dst []byte, v, width int) []byte {
-	var b [8]byte
-	i := len(b)
-	for w := 0; w < width || v > 0; w++ {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, b[i:]...)
+	return t.UTC().AppendFormat(dst, TimeLayout)
 }
 
 // AppendValues appends the API's response body for time t to dst:
