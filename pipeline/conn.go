@@ -204,8 +204,7 @@ func newConn[R any](nc net.Conn, codec Codec[R], opts Options, outstanding *atom
 		c.q = make([]atomic.Pointer[call[R]], n)
 		c.mask = uint64(n - 1)
 	}
-	var calls *pool.Pool[call[R]]
-	calls = pool.New(func() *call[R] {
+	calls := pool.New(func() *call[R] {
 		cl := &call[R]{conn: c}
 		cl.SetRelease(recycleCall[R], cl)
 		return cl

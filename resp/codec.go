@@ -82,6 +82,9 @@ func (c *Codec) scan(b []byte, depth int) (shape, error) {
 		if i < 1 || b[i-1] != '\r' {
 			return shape{}, &ProtocolError{Msg: "a line ends in \\n without \\r"}
 		}
+		if b[0] == '+' && interned(b[1:i-1]) != nil {
+			return shape{n: i + 1}, nil // needs no room in the caller's buffer
+		}
 		return shape{n: i + 1, data: i - 2}, nil
 	case ':':
 		_, hl, err := header(b)
@@ -194,6 +197,20 @@ var (
 	strQUEUED = []byte("QUEUED")
 )
 
+// interned returns the shared copy of the simple string s, or nil if s is
+// not one of the common ones.
+func interned(s []byte) []byte {
+	switch string(s) {
+	case "OK":
+		return strOK
+	case "PONG":
+		return strPONG
+	case "QUEUED":
+		return strQUEUED
+	}
+	return nil
+}
+
 // Decode decodes the complete reply buf (as found by Scan) into dst. dst's
 // Str and Array are the caller's buffers: the bytes of strings are stored
 // in Str's capacity and the elements of arrays in Array's, which are
@@ -241,14 +258,10 @@ func decodeValue(b []byte, v *Value, data *[]byte, elems *[]Value) int {
 		if b[0] == '-' {
 			v.Type = ErrorString
 		}
-		switch {
-		case v.Type == SimpleString && string(s) == "OK":
-			v.Str = strOK
-		case v.Type == SimpleString && string(s) == "PONG":
-			v.Str = strPONG
-		case v.Type == SimpleString && string(s) == "QUEUED":
-			v.Str = strQUEUED
-		default:
+		if v.Type == SimpleString {
+			v.Str = interned(s)
+		}
+		if v.Str == nil {
 			v.Str = appendData(data, s)
 		}
 		return i + 1
