@@ -23,8 +23,9 @@ const RedisValueSize = 64
 const RedisBatch = 100
 
 var (
-	redisKeys   [RedisKeys]string
-	redisValues [RedisKeys]string
+	redisKeys       [RedisKeys]string
+	redisValues     [RedisKeys]string
+	redisValueBytes [RedisKeys][]byte // for clients whose SET takes bytes
 )
 
 func init() {
@@ -32,6 +33,7 @@ func init() {
 		redisKeys[i] = fmt.Sprintf("bench:key:%04d", i)
 		v := fmt.Sprintf("value-of-%04d:", i)
 		redisValues[i] = v + strings.Repeat("x", RedisValueSize-len(v))
+		redisValueBytes[i] = []byte(redisValues[i])
 	}
 }
 
@@ -100,6 +102,7 @@ const RedisBaseline = "rueidis"
 func RedisContenders() []RedisContender {
 	cs := []RedisContender{rueidisContender()}
 	cs = append(cs, goRedisContenders()...)
+	cs = append(cs, zerogcRedisContenders()...)
 	return cs
 }
 

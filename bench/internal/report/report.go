@@ -23,8 +23,14 @@ const (
 	UnitBytes  = "B/op"
 	UnitAllocs = "allocs/op"
 	UnitGC     = "GCs/1Mop"
-	UnitP50    = "p50-ns"
-	UnitP99    = "p99-ns"
+	// UnitExactAllocs and UnitExactBytes are allocations and bytes per op
+	// without go test's rounding down to whole numbers; the table shows
+	// them instead of UnitAllocs and UnitBytes where a benchmark reports
+	// them.
+	UnitExactAllocs = "exact-allocs/op"
+	UnitExactBytes  = "exact-B/op"
+	UnitP50         = "p50-ns"
+	UnitP99         = "p99-ns"
 	// The Redis workloads also report these.
 	UnitGoroutines  = "goroutines"     // goroutines left after the run, once settled
 	UnitGoStarts    = "gostarts/1kop"  // goroutines started per 1,000 ops
@@ -216,8 +222,8 @@ func (res *Results) WriteMarkdown(w io.Writer, layouts Layouts) error {
 				timeCell = res.cell(k, UnitNs, formatRate, true)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", c, ratio, timeCell,
-				res.cell(k, UnitBytes, formatCount, false),
-				res.cell(k, UnitAllocs, formatCount, false),
+				res.cell(k, res.preferred(k, UnitExactBytes, UnitBytes), formatFraction, false),
+				res.cell(k, res.preferred(k, UnitExactAllocs, UnitAllocs), formatFraction, false),
 				res.cell(k, UnitGC, formatGC, false))
 			for _, col := range extra {
 				fmt.Fprintf(&b, " %s |", res.cell(k, col.unit, col.format, false))
@@ -228,6 +234,14 @@ func (res *Results) WriteMarkdown(w io.Writer, layouts Layouts) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// preferred returns unit if k reported it, else fallback.
+func (res *Results) preferred(k Key, unit, fallback string) string {
+	if len(res.samples[k][unit]) > 0 {
+		return unit
+	}
+	return fallback
 }
 
 // cell formats the median of one unit, with the confidence interval as
@@ -295,6 +309,22 @@ func formatRate(ns float64) string {
 func formatPercent(x float64) string { return fmt.Sprintf("%.1f %%", x) }
 
 func formatCount(x float64) string { return fmt.Sprintf("%.0f", x) }
+
+// formatFraction prints whole numbers as they are and keeps two
+// significant digits of a fraction: a benchmark that reports 0.2 allocs/op
+// (one allocation in five ops) must not print as 0.
+func formatFraction(x float64) string {
+	switch {
+	case x == math.Trunc(x):
+		return fmt.Sprintf("%.0f", x)
+	case x < 1:
+		return fmt.Sprintf("%.2g", x)
+	case x < 100:
+		return fmt.Sprintf("%.1f", x)
+	default:
+		return fmt.Sprintf("%.0f", x)
+	}
+}
 
 func formatGC(x float64) string {
 	if x == 0 {
