@@ -146,7 +146,9 @@ func (s *fakeRedis) exec(w *bufio.Writer, args [][]byte) bool {
 		return true
 	}
 	name := strings.ToUpper(string(args[0]))
-	wrongArgs := func() { w.WriteString("-ERR wrong number of arguments for '" + strings.ToLower(name) + "' command\r\n") }
+	wrongArgs := func() {
+		w.WriteString("-ERR wrong number of arguments for '" + strings.ToLower(name) + "' command\r\n")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch name {
