@@ -9,7 +9,9 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,8 +216,15 @@ func TestCloseFailsInFlight(t *testing.T) {
 // context that ends before the reply; every other reply matches its call,
 // and every source returns.
 func TestStressRandomCancel(t *testing.T) {
-	s := startLineServer(t, nil)
-	c := dialLine(t, s, pipeline.Options{Window: 16})
+	for _, tagged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
+			s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
+			stressRandomCancel(t, dialLine(t, s, pipeline.Options{Window: 16, Tagged: tagged}))
+		})
+	}
+}
+
+func stressRandomCancel(t *testing.T, c *pipeline.Conn[[]byte]) {
 	before := runtime.NumGoroutine()
 	const goroutines, calls = 8, 500
 	var wg sync.WaitGroup
@@ -316,5 +325,81 @@ func TestPoolReplacesFailedConn(t *testing.T) {
 	p.Close()
 	if _, err := p.Pick(); !errors.Is(err, pipeline.ErrPoolClosed) {
 		t.Fatalf("Pick after Close: %v", err)
+	}
+}
+
+// TestStressPoolFailuresUnderLoad: goroutines keep calling through a Pool
+// while the server drops every connection, twice; every call ends (with
+// its reply or a *ConnError), the pool recovers, every source returns and
+// no goroutine is left once the pool is closed.
+func TestStressPoolFailuresUnderLoad(t *testing.T) {
+	for _, tagged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
+			dial := func(ctx context.Context) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "tcp", s.Addr())
+			}
+			p, err := pipeline.NewPool[[]byte](context.Background(), 2, dial, lineCodec{}, pipeline.Options{Window: 8, Tagged: tagged})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var okCalls, failed atomic.Int64
+			for g := range 8 {
+				wg.Go(func() {
+					buf := make([]byte, 0, 32)
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						want := fmt.Sprintf("g%d-%d", g, i)
+						c, err := p.Pick()
+						if err == nil {
+							var v []byte
+							v, err = call(context.Background(), c, []byte(want), buf).Await()
+							if err == nil && string(v) != want {
+								t.Errorf("got %q, want %q", v, want)
+								return
+							}
+						}
+						if err != nil {
+							var ce *pipeline.ConnError
+							if !errors.As(err, &ce) && !strings.Contains(err.Error(), "no connection works") {
+								t.Errorf("unexpected error: %v", err)
+								return
+							}
+							failed.Add(1)
+							time.Sleep(100 * time.Microsecond)
+							continue
+						}
+						okCalls.Add(1)
+					}
+				})
+			}
+			for range 2 {
+				time.Sleep(30 * time.Millisecond)
+				s.DropConns()
+			}
+			waitFor(t, 5*time.Second, "the pool did not recover", func() bool {
+				n := okCalls.Load()
+				time.Sleep(10 * time.Millisecond)
+				return okCalls.Load() > n+10
+			})
+			close(stop)
+			wg.Wait()
+			waitFor(t, 2*time.Second, "sources not returned", func() bool { return p.Outstanding() == 0 })
+			p.Close()
+			s.Close()
+			waitFor(t, 2*time.Second, "goroutines left after Close", func() bool { return runtime.NumGoroutine() <= before })
+			if failed.Load() == 0 {
+				t.Fatal("no call failed: the connections were not dropped under load")
+			}
+			t.Logf("%d calls succeeded, %d failed with the connection", okCalls.Load(), failed.Load())
+		})
 	}
 }
