@@ -147,7 +147,6 @@ type redisMeter struct {
 }
 
 func startRedisTimer(b *testing.B) redisMeter {
-	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m := redisMeter{gc0: GCCycles(), started0: GoroutinesCreated(), mallocs0: ms.Mallocs, bytes0: ms.TotalAlloc}
