@@ -120,20 +120,30 @@ type goRedisClient struct{ rdb *goredis.Client }
 
 func (g *goRedisClient) Close() error { return g.rdb.Close() }
 
-func (g *goRedisClient) NewSession() RedisSession { return &goRedisSession{rdb: g.rdb} }
+func (g *goRedisClient) NewSession() RedisSession {
+	return &goRedisSession{goRedisCalls: goRedisCalls{g.rdb}, rdb: g.rdb}
+}
 
-type goRedisSession struct{ rdb *goredis.Client }
+// goRedisCalls are the single GET and SET of both go-redis contenders: on
+// the plain client, or on the blocking autopipeliner, which has the same
+// command methods.
+type goRedisCalls struct{ cmd goredis.Cmdable }
 
-func (s *goRedisSession) Get(ctx context.Context, key int) error {
-	v, err := s.rdb.Get(ctx, RedisKey(key)).Result()
+func (s goRedisCalls) Get(ctx context.Context, key int) error {
+	v, err := s.cmd.Get(ctx, RedisKey(key)).Result()
 	if err != nil {
 		return err
 	}
 	return checkValue(key, v)
 }
 
-func (s *goRedisSession) Set(ctx context.Context, key int) error {
-	return s.rdb.Set(ctx, RedisKey(key), RedisValue(key), 0).Err()
+func (s goRedisCalls) Set(ctx context.Context, key int) error {
+	return s.cmd.Set(ctx, RedisKey(key), RedisValue(key), 0).Err()
+}
+
+type goRedisSession struct {
+	goRedisCalls
+	rdb *goredis.Client
 }
 
 func (s *goRedisSession) GetBatch(ctx context.Context, keys []int) error {
@@ -167,24 +177,13 @@ func (g *goRedisAutoClient) Close() error {
 }
 
 func (g *goRedisAutoClient) NewSession() RedisSession {
-	return &goRedisAutoSession{ap: g.ap, async: g.async, cmds: make([]*goredis.StringCmd, 0, RedisBatch)}
+	return &goRedisAutoSession{goRedisCalls: goRedisCalls{g.ap}, async: g.async, cmds: make([]*goredis.StringCmd, 0, RedisBatch)}
 }
 
 type goRedisAutoSession struct {
-	ap, async *goredis.AutoPipeliner
-	cmds      []*goredis.StringCmd
-}
-
-func (s *goRedisAutoSession) Get(ctx context.Context, key int) error {
-	v, err := s.ap.Get(ctx, RedisKey(key)).Result()
-	if err != nil {
-		return err
-	}
-	return checkValue(key, v)
-}
-
-func (s *goRedisAutoSession) Set(ctx context.Context, key int) error {
-	return s.ap.Set(ctx, RedisKey(key), RedisValue(key), 0).Err()
+	goRedisCalls // on the blocking face
+	async        *goredis.AutoPipeliner
+	cmds         []*goredis.StringCmd
 }
 
 func (s *goRedisAutoSession) GetBatch(ctx context.Context, keys []int) error {

@@ -25,6 +25,21 @@ func startLoadedRedis(t *testing.T) (*redistest.Server, *RawConn) {
 	return srv, raw
 }
 
+// eachRedisClient runs fn as a subtest per Redis contender, on a fresh
+// client of the server at addr.
+func eachRedisClient(t *testing.T, addr string, fn func(t *testing.T, rc RedisContender, client RedisClient)) {
+	for _, rc := range RedisContenders() {
+		t.Run(rc.Name, func(t *testing.T) {
+			client, err := rc.Dial(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			fn(t, rc, client)
+		})
+	}
+}
+
 func rawDo(t *testing.T, raw *RawConn, args ...string) string {
 	t.Helper()
 	v, err := raw.Do(args...)
@@ -42,59 +57,52 @@ func rawDo(t *testing.T, raw *RawConn, args ...string) string {
 func TestRedisContenders(t *testing.T) {
 	srv, raw := startLoadedRedis(t)
 	ctx := context.Background()
-	for _, rc := range RedisContenders() {
-		t.Run(rc.Name, func(t *testing.T) {
-			client, err := rc.Dial(srv.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			sess := client.NewSession()
+	eachRedisClient(t, srv.Addr, func(t *testing.T, rc RedisContender, client RedisClient) {
+		sess := client.NewSession()
 
-			for _, k := range []int{0, 7, RedisKeys - 1} {
-				rawDo(t, raw, "SET", RedisKey(k), "not-yet-set-by-"+rc.Name)
-				if err := sess.Set(ctx, k); err != nil {
-					t.Fatalf("Set(%s): %v", RedisKey(k), err)
-				}
-				if got := rawDo(t, raw, "GET", RedisKey(k)); got != RedisValue(k) {
-					t.Fatalf("after Set, the server holds %q for %s; want %q", got, RedisKey(k), RedisValue(k))
-				}
-				if err := sess.Get(ctx, k); err != nil {
-					t.Fatalf("Get(%s) after Set: %v", RedisKey(k), err)
-				}
+		for _, k := range []int{0, 7, RedisKeys - 1} {
+			rawDo(t, raw, "SET", RedisKey(k), "not-yet-set-by-"+rc.Name)
+			if err := sess.Set(ctx, k); err != nil {
+				t.Fatalf("Set(%s): %v", RedisKey(k), err)
 			}
+			if got := rawDo(t, raw, "GET", RedisKey(k)); got != RedisValue(k) {
+				t.Fatalf("after Set, the server holds %q for %s; want %q", got, RedisKey(k), RedisValue(k))
+			}
+			if err := sess.Get(ctx, k); err != nil {
+				t.Fatalf("Get(%s) after Set: %v", RedisKey(k), err)
+			}
+		}
 
-			rawDo(t, raw, "SET", RedisKey(3), "changed-behind-the-client")
-			if err := sess.Get(ctx, 3); !errors.Is(err, ErrWrongValue) {
-				t.Errorf("Get of a key changed on the server: err = %v; want ErrWrongValue", err)
-			}
-			keys := make([]int, RedisBatch)
-			for i := range keys {
-				keys[i] = (i*7 + 100) % RedisKeys
-			}
-			keys[RedisBatch/2] = 3
-			if err := sess.GetBatch(ctx, keys); !errors.Is(err, ErrWrongValue) {
-				t.Errorf("GetBatch with one key changed on the server: err = %v; want ErrWrongValue", err)
-			}
-			if err := sess.Set(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
-			if err := sess.GetBatch(ctx, keys); err != nil {
-				t.Errorf("GetBatch of %d keys: %v", len(keys), err)
-			}
-			if err := sess.GetBatch(ctx, keys[:1]); err != nil {
-				t.Errorf("GetBatch of one key: %v", err)
-			}
+		rawDo(t, raw, "SET", RedisKey(3), "changed-behind-the-client")
+		if err := sess.Get(ctx, 3); !errors.Is(err, ErrWrongValue) {
+			t.Errorf("Get of a key changed on the server: err = %v; want ErrWrongValue", err)
+		}
+		keys := make([]int, RedisBatch)
+		for i := range keys {
+			keys[i] = (i*7 + 100) % RedisKeys
+		}
+		keys[RedisBatch/2] = 3
+		if err := sess.GetBatch(ctx, keys); !errors.Is(err, ErrWrongValue) {
+			t.Errorf("GetBatch with one key changed on the server: err = %v; want ErrWrongValue", err)
+		}
+		if err := sess.Set(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.GetBatch(ctx, keys); err != nil {
+			t.Errorf("GetBatch of %d keys: %v", len(keys), err)
+		}
+		if err := sess.GetBatch(ctx, keys[:1]); err != nil {
+			t.Errorf("GetBatch of one key: %v", err)
+		}
 
-			rawDo(t, raw, "DEL", RedisKey(5))
-			if err := sess.Get(ctx, 5); err == nil {
-				t.Error("Get of a deleted key: nil error; want one")
-			}
-			if err := sess.Set(ctx, 5); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+		rawDo(t, raw, "DEL", RedisKey(5))
+		if err := sess.Get(ctx, 5); err == nil {
+			t.Error("Get of a deleted key: nil error; want one")
+		}
+		if err := sess.Set(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestCrewCountsEveryCall runs a short deadline phase on every contender,
@@ -104,35 +112,28 @@ func TestRedisContenders(t *testing.T) {
 func TestCrewCountsEveryCall(t *testing.T) {
 	srv, _ := startLoadedRedis(t)
 	const calls = 3000
-	for _, rc := range RedisContenders() {
-		t.Run(rc.Name, func(t *testing.T) {
-			client, err := rc.Dial(srv.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			ops, deadlines := SplitOps(1, calls, MixWorkers, DeadlinePercent)
-			crew := NewCrew(client, deadlines, true)
-			defer crew.Stop()
-			st, err := crew.Phase(ops)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := 0
-			for _, n := range deadlines {
-				want += n
-			}
-			if st.Calls != calls || st.DeadlineCalls != want || st.Latency.Count() != calls {
-				t.Errorf("calls %d, deadline calls %d, latencies %d; want %d, %d, %d", st.Calls, st.DeadlineCalls, st.Latency.Count(), calls, want, calls)
-			}
-			if st.DeadlineHits > st.DeadlineCalls {
-				t.Errorf("%d deadline hits out of %d deadline calls", st.DeadlineHits, st.DeadlineCalls)
-			}
-			if st.Failed > 0 {
-				t.Logf("%d calls failed otherwise; the first: %v", st.Failed, st.FirstFailure)
-			}
-		})
-	}
+	eachRedisClient(t, srv.Addr, func(t *testing.T, _ RedisContender, client RedisClient) {
+		ops, deadlines := SplitOps(1, calls, MixWorkers, DeadlinePercent)
+		crew := NewCrew(client, deadlines, true)
+		defer crew.Stop()
+		st, err := crew.Phase(ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, n := range deadlines {
+			want += n
+		}
+		if st.Calls != calls || st.DeadlineCalls != want || st.Latency.Count() != calls {
+			t.Errorf("calls %d, deadline calls %d, latencies %d; want %d, %d, %d", st.Calls, st.DeadlineCalls, st.Latency.Count(), calls, want, calls)
+		}
+		if st.DeadlineHits > st.DeadlineCalls {
+			t.Errorf("%d deadline hits out of %d deadline calls", st.DeadlineHits, st.DeadlineCalls)
+		}
+		if st.Failed > 0 {
+			t.Logf("%d calls failed otherwise; the first: %v", st.Failed, st.FirstFailure)
+		}
+	})
 }
 
 func TestSplitOps(t *testing.T) {
