@@ -105,6 +105,12 @@ func startLineServer(t testing.TB, configure func(*lineServer)) *lineServer {
 
 func (s *lineServer) Addr() string { return s.ln.Addr().String() }
 
+// Dial is a pipeline.Dialer to the server.
+func (s *lineServer) Dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", s.Addr())
+}
+
 func (s *lineServer) accept() {
 	defer s.wg.Done()
 	for {

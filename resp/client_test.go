@@ -3,10 +3,11 @@ package resp_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,6 +202,9 @@ func TestFakeStressCancel(t *testing.T) {
 func stressCancel(t *testing.T, c *resp.Client, goroutines, calls int) {
 	t.Helper()
 	ctx := context.Background()
+	// A round trip first, so that the server has accepted the connection
+	// and started its goroutine before they are counted.
+	must(t, c.Ping(ctx))
 	before := runtime.NumGoroutine()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -244,11 +248,26 @@ func stressCancel(t *testing.T, c *resp.Client, goroutines, calls int) {
 	}
 	wg.Wait()
 	waitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-	waitFor(t, 2*time.Second, fmt.Sprintf("goroutines grew from %d", before), func() bool { return runtime.NumGoroutine() <= before })
+	noGoroutineGrowth(t, before)
 	if okCalls == 0 {
 		t.Fatal("no call succeeded")
 	}
 	t.Logf("%d GETs matched their key, %d cancelled", okCalls, cancelled)
+}
+
+// noGoroutineGrowth waits for the number of goroutines to come back to
+// before, and fails with a dump of them if it does not.
+func noGoroutineGrowth(t testing.TB, before int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Fatalf("goroutines grew from %d to %d:\n%s", before, runtime.NumGoroutine(), b.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // waitFor polls cond until it holds or d has passed.

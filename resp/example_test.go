@@ -13,6 +13,20 @@ import (
 // The examples run against an in-process stand-in for redis-server
 // (fakeredis_test.go); with a real server, pass its address to Dial.
 
+// exampleClient returns a client of a fresh in-process server, and the
+// function that stops both.
+func exampleClient() (*resp.Client, func()) {
+	srv := startFakeRedis()
+	c, err := resp.Dial(context.Background(), srv.Addr(), resp.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return c, func() {
+		c.Close()
+		srv.Close()
+	}
+}
+
 func ExampleDial() {
 	srv := startFakeRedis()
 	defer srv.Close()
@@ -30,11 +44,9 @@ func ExampleDial() {
 
 // GetInto decodes the value into the caller's buffer: no allocation.
 func ExampleClient_GetInto() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	c.Set(ctx, "greeting", []byte("hello"), resp.SetOptions{}).Await()
 	buf := make([]byte, 0, 64)
@@ -48,11 +60,9 @@ func ExampleClient_GetInto() {
 }
 
 func ExampleClient_Set() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	v, err := c.Set(ctx, "session", []byte("data"), resp.SetOptions{EX: time.Hour}).Await()
 	fmt.Println(v, err)
@@ -65,11 +75,9 @@ func ExampleClient_Set() {
 
 // Any command, through Do; a server's error reply is a *resp.Error.
 func ExampleClient_Do() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	v, err := c.Do(ctx, "ECHO", "anything").Await()
 	fmt.Println(v, err)
@@ -82,11 +90,9 @@ func ExampleClient_Do() {
 }
 
 func ExampleClient_Incr() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	c.Incr(ctx, "hits").Await()
 	v, _ := c.Incr(ctx, "hits").Await()
@@ -100,11 +106,9 @@ func ExampleClient_Incr() {
 
 // MGetInto decodes every value into the caller's buffers.
 func ExampleClient_MGetInto() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	c.Set(ctx, "a", []byte("1"), resp.SetOptions{}).Await()
 	c.Set(ctx, "b", []byte("2"), resp.SetOptions{}).Await()
@@ -116,11 +120,9 @@ func ExampleClient_MGetInto() {
 
 // A hundred GETs in flight from one goroutine, then one wait for all.
 func Example_whenAll() {
-	srv := startFakeRedis()
-	defer srv.Close()
+	c, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
-	c, _ := resp.Dial(ctx, srv.Addr(), resp.Options{})
-	defer c.Close()
 
 	c.Set(ctx, "k", []byte("v"), resp.SetOptions{}).Await()
 	tasks := make([]vtask.Task[resp.Value], 100)
@@ -138,10 +140,8 @@ func Example_whenAll() {
 // its reply is discarded when it arrives, with nothing started to wait
 // for it.
 func ExampleClient_GetInto_deadline() {
-	srv := startFakeRedis()
-	defer srv.Close()
-	c, _ := resp.Dial(context.Background(), srv.Addr(), resp.Options{})
-	defer c.Close()
+	c, stop := exampleClient()
+	defer stop()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()

@@ -272,7 +272,7 @@ func TestReal100kCallsTenthCancelled(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, 10*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-	waitFor(t, 2*time.Second, "goroutines grew", func() bool { return runtime.NumGoroutine() <= before })
+	noGoroutineGrowth(t, before)
 	n := matched.Load() + cancelled.Load()
 	if n != int64(total/goroutines/inFlight*inFlight*goroutines) {
 		t.Fatalf("%d calls ended, want %d", n, total)
