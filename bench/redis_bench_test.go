@@ -54,7 +54,7 @@ func BenchmarkRedisDeadline(b *testing.B) { benchmarkMix(b, DeadlinePercent) }
 
 func benchmarkMix(b *testing.B, deadlinePercent int) {
 	eachRedisContender(b, func(b *testing.B, client RedisClient) {
-		warm, warmDeadlines := SplitOps(1000, redisWarmup*MixWorkers/10, MixWorkers, deadlinePercent)
+		warm, warmDeadlines := SplitOps(1000, redisWarmup*MixWorkers/2, MixWorkers, deadlinePercent)
 		ops, deadlines := SplitOps(0, b.N, MixWorkers, deadlinePercent)
 		for i := range deadlines {
 			deadlines[i] += warmDeadlines[i]

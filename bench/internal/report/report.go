@@ -315,14 +315,12 @@ func formatCount(x float64) string { return fmt.Sprintf("%.0f", x) }
 // (one allocation in five ops) must not print as 0.
 func formatFraction(x float64) string {
 	switch {
-	case x == math.Trunc(x):
+	case x == math.Trunc(x) || x >= 10:
 		return fmt.Sprintf("%.0f", x)
 	case x < 1:
 		return fmt.Sprintf("%.2g", x)
-	case x < 100:
-		return fmt.Sprintf("%.1f", x)
 	default:
-		return fmt.Sprintf("%.0f", x)
+		return fmt.Sprintf("%.1f", x)
 	}
 }
 

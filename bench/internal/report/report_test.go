@@ -160,7 +160,8 @@ func TestWriteMarkdownThroughput(t *testing.T) {
 
 func TestFractionalAllocsAreNotRoundedToZero(t *testing.T) {
 	in := "BenchmarkRedisMix/zerogc-2\t1000\t5000 ns/op\t0.2 exact-allocs/op\t12.8 exact-B/op\t12 B/op\t0 allocs/op\n" +
-		"BenchmarkRedisMix/rueidis-2\t1000\t5000 ns/op\t3 allocs/op\t296 B/op\n"
+		"BenchmarkRedisMix/rueidis-2\t1000\t5000 ns/op\t3 allocs/op\t296 B/op\n" +
+		"BenchmarkRedisMix/tiny-2\t1000\t5000 ns/op\t0.00012 exact-allocs/op\t2.5 exact-B/op\n"
 	res, err := Parse(strings.NewReader(in), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestFractionalAllocsAreNotRoundedToZero(t *testing.T) {
 	if err := res.WriteMarkdown(&b, Layouts{"RedisMix": {Baseline: "rueidis", Throughput: true}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| zerogc | 1.00× | 200k | 12.8 | 0.2 |", "| rueidis | 1.00× | 200k | 296 | 3 |"} {
+	for _, want := range []string{"| zerogc | 1.00× | 200k | 13 | 0.2 |", "| rueidis | 1.00× | 200k | 296 | 3 |", "| tiny | 1.00× | 200k | 2.5 | 0.00012 |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q; got:\n%s", want, b.String())
 		}
