@@ -334,7 +334,8 @@ func (c *Conn[R]) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // Close closes the connection: every call in flight fails with a
 // *ConnError wrapping ErrClosed. It returns once the reader and writer
-// goroutines have exited, so every call has completed by then.
+// goroutines have exited, so every call has completed by then. It must not
+// be called from a continuation, which runs on the reader goroutine.
 func (c *Conn[R]) Close() error {
 	c.fail("close", ErrClosed)
 	c.loops.Wait()
