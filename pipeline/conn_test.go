@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,57 +15,9 @@ import (
 	"time"
 
 	"github.com/zerogc/zerogc/pipeline"
+	"github.com/zerogc/zerogc/pipeline/pipelinetest"
 	"github.com/zerogc/zerogc/vtask"
 )
-
-// noGoroutineGrowth waits for the number of goroutines to come back to
-// before, and fails with a dump of them if it does not.
-func noGoroutineGrowth(t testing.TB, before int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			pprof.Lookup("goroutine").WriteTo(&b, 1)
-			t.Fatalf("goroutines grew from %d to %d:\n%s", before, runtime.NumGoroutine(), b.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// waitFor polls cond until it holds or d has passed.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func TestFIFOManyGoroutines(t *testing.T) {
-	s := startLineServer(t, nil)
-	c := dialLine(t, s, pipeline.Options{Window: 64})
-	const goroutines, calls = 16, 300
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			buf := make([]byte, 0, 32)
-			for i := range calls {
-				want := fmt.Sprintf("g%d-%d", g, i)
-				v, err := call(context.Background(), c, []byte(want), buf).Await()
-				if err != nil || string(v) != want {
-					t.Errorf("call %s = %q, %v", want, v, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	waitFor(t, time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-}
 
 func TestTaggedOutOfOrder(t *testing.T) {
 	s := startLineServer(t, func(s *lineServer) { s.reorder = true })
@@ -167,7 +118,7 @@ func TestCancelledCallRecycledWhenReplyArrives(t *testing.T) {
 	// race detector sees any write by the reader).
 	buf = append(buf[:0], "mine"...)
 	s.OpenGate()
-	waitFor(t, time.Second, "abandoned source not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, time.Second, "abandoned source not returned", func() bool { return c.Outstanding() == 0 })
 	if string(buf) != "mine" {
 		t.Fatalf("the abandoned reply was written into the caller's buffer: %q", buf)
 	}
@@ -192,7 +143,7 @@ func TestConnFailureFailsEveryCall(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, time.Second, "calls not in flight", func() bool { return c.Outstanding() == 4 })
+	pipelinetest.WaitFor(t, time.Second, "calls not in flight", func() bool { return c.Outstanding() == 4 })
 	s.DropConns()
 	for range 10 {
 		select {
@@ -214,7 +165,7 @@ func TestConnFailureFailsEveryCall(t *testing.T) {
 	if c.Err() == nil {
 		t.Fatal("Err() = nil on a failed connection")
 	}
-	waitFor(t, time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
 }
 
 func TestCloseFailsInFlight(t *testing.T) {
@@ -231,11 +182,17 @@ func TestCloseFailsInFlight(t *testing.T) {
 // context that ends before the reply; every other reply matches its call,
 // and every source returns.
 func TestStressRandomCancel(t *testing.T) {
+	bothModes(t, func(t *testing.T, tagged bool) {
+		s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
+		stressRandomCancel(t, dialLine(t, s, pipeline.Options{Window: 16, Tagged: tagged}))
+	})
+}
+
+// bothModes runs fn as a subtest for a FIFO and for a tagged connection
+// (whose server answers out of order).
+func bothModes(t *testing.T, fn func(t *testing.T, tagged bool)) {
 	for _, tagged := range []bool{false, true} {
-		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
-			s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
-			stressRandomCancel(t, dialLine(t, s, pipeline.Options{Window: 16, Tagged: tagged}))
-		})
+		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) { fn(t, tagged) })
 	}
 }
 
@@ -273,8 +230,8 @@ func stressRandomCancel(t *testing.T, c *pipeline.Conn[[]byte]) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, 2*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-	noGoroutineGrowth(t, before)
+	pipelinetest.WaitFor(t, 2*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.NoGoroutineGrowth(t, before)
 }
 
 // TestContinuationMaySubmit: a continuation runs on the reader; it can
@@ -329,12 +286,12 @@ func TestPoolReplacesFailedConn(t *testing.T) {
 		}
 	}
 	s.DropConns()
-	waitFor(t, 5*time.Second, "the pool did not reconnect", func() bool {
+	pipelinetest.WaitFor(t, 5*time.Second, "the pool did not reconnect", func() bool {
 		// Both places work again: two picks in a row succeed.
 		first := use()
 		return first == nil && use() == nil
 	})
-	waitFor(t, time.Second, "sources not returned", func() bool { return p.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, time.Second, "sources not returned", func() bool { return p.Outstanding() == 0 })
 	p.Close()
 	if _, err := p.Pick(); !errors.Is(err, pipeline.ErrPoolClosed) {
 		t.Fatalf("Pick after Close: %v", err)
@@ -346,69 +303,67 @@ func TestPoolReplacesFailedConn(t *testing.T) {
 // its reply or a *ConnError), the pool recovers, every source returns and
 // no goroutine is left once the pool is closed.
 func TestStressPoolFailuresUnderLoad(t *testing.T) {
-	for _, tagged := range []bool{false, true} {
-		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
-			before := runtime.NumGoroutine()
-			s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
-			p, err := pipeline.NewPool[[]byte](context.Background(), 2, s.Dial, lineCodec{}, pipeline.Options{Window: 8, Tagged: tagged})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			var okCalls, failed atomic.Int64
-			for g := range 8 {
-				wg.Go(func() {
-					buf := make([]byte, 0, 32)
-					for i := 0; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						want := fmt.Sprintf("g%d-%d", g, i)
-						c, err := p.Pick()
-						if err == nil {
-							var v []byte
-							v, err = call(context.Background(), c, []byte(want), buf).Await()
-							if err == nil && string(v) != want {
-								t.Errorf("got %q, want %q", v, want)
-								return
-							}
-						}
-						if err != nil {
-							var ce *pipeline.ConnError
-							if !errors.As(err, &ce) && !strings.Contains(err.Error(), "no connection works") {
-								t.Errorf("unexpected error: %v", err)
-								return
-							}
-							failed.Add(1)
-							time.Sleep(100 * time.Microsecond)
-							continue
-						}
-						okCalls.Add(1)
+	bothModes(t, func(t *testing.T, tagged bool) {
+		before := runtime.NumGoroutine()
+		s := startLineServer(t, func(s *lineServer) { s.reorder = tagged })
+		p, err := pipeline.NewPool[[]byte](context.Background(), 2, s.Dial, lineCodec{}, pipeline.Options{Window: 8, Tagged: tagged})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var okCalls, failed atomic.Int64
+		for g := range 8 {
+			wg.Go(func() {
+				buf := make([]byte, 0, 32)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
 					}
-				})
-			}
-			for range 2 {
-				time.Sleep(30 * time.Millisecond)
-				s.DropConns()
-			}
-			waitFor(t, 5*time.Second, "the pool did not recover", func() bool {
-				n := okCalls.Load()
-				time.Sleep(10 * time.Millisecond)
-				return okCalls.Load() > n+10
+					want := fmt.Sprintf("g%d-%d", g, i)
+					c, err := p.Pick()
+					if err == nil {
+						var v []byte
+						v, err = call(context.Background(), c, []byte(want), buf).Await()
+						if err == nil && string(v) != want {
+							t.Errorf("got %q, want %q", v, want)
+							return
+						}
+					}
+					if err != nil {
+						var ce *pipeline.ConnError
+						if !errors.As(err, &ce) && !strings.Contains(err.Error(), "no connection works") {
+							t.Errorf("unexpected error: %v", err)
+							return
+						}
+						failed.Add(1)
+						time.Sleep(100 * time.Microsecond)
+						continue
+					}
+					okCalls.Add(1)
+				}
 			})
-			close(stop)
-			wg.Wait()
-			waitFor(t, 2*time.Second, "sources not returned", func() bool { return p.Outstanding() == 0 })
-			p.Close()
-			s.Close()
-			waitFor(t, 2*time.Second, "goroutines left after Close", func() bool { return runtime.NumGoroutine() <= before })
-			if failed.Load() == 0 {
-				t.Fatal("no call failed: the connections were not dropped under load")
-			}
-			t.Logf("%d calls succeeded, %d failed with the connection", okCalls.Load(), failed.Load())
+		}
+		for range 2 {
+			time.Sleep(30 * time.Millisecond)
+			s.DropConns()
+		}
+		pipelinetest.WaitFor(t, 5*time.Second, "the pool did not recover", func() bool {
+			n := okCalls.Load()
+			time.Sleep(10 * time.Millisecond)
+			return okCalls.Load() > n+10
 		})
-	}
+		close(stop)
+		wg.Wait()
+		pipelinetest.WaitFor(t, 2*time.Second, "sources not returned", func() bool { return p.Outstanding() == 0 })
+		p.Close()
+		s.Close()
+		pipelinetest.WaitFor(t, 2*time.Second, "goroutines left after Close", func() bool { return runtime.NumGoroutine() <= before })
+		if failed.Load() == 0 {
+			t.Fatal("no call failed: the connections were not dropped under load")
+		}
+		t.Logf("%d calls succeeded, %d failed with the connection", okCalls.Load(), failed.Load())
+	})
 }

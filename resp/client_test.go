@@ -5,14 +5,13 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zerogc/zerogc/pipeline"
+	"github.com/zerogc/zerogc/pipeline/pipelinetest"
 	"github.com/zerogc/zerogc/resp"
 	"github.com/zerogc/zerogc/vtask"
 )
@@ -167,12 +166,12 @@ func TestMalformedReplyFailsConnection(t *testing.T) {
 		if _, err := after.Await(); !errors.As(err, &ce) {
 			t.Fatalf("%q: the call behind it: %v, want the connection's error", raw, err)
 		}
-		waitFor(t, 5*time.Second, "no reconnect", func() bool {
+		pipelinetest.WaitFor(t, 5*time.Second, "no reconnect", func() bool {
 			_, err := c.Ping(ctx).Await()
 			return err == nil
 		})
 	}
-	waitFor(t, time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
 }
 
 func TestServerClosesConnection(t *testing.T) {
@@ -247,37 +246,10 @@ func stressCancel(t *testing.T, c *resp.Client, goroutines, calls int) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-	noGoroutineGrowth(t, before)
+	pipelinetest.WaitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.NoGoroutineGrowth(t, before)
 	if okCalls == 0 {
 		t.Fatal("no call succeeded")
 	}
 	t.Logf("%d GETs matched their key, %d cancelled", okCalls, cancelled)
-}
-
-// noGoroutineGrowth waits for the number of goroutines to come back to
-// before, and fails with a dump of them if it does not.
-func noGoroutineGrowth(t testing.TB, before int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			var b strings.Builder
-			pprof.Lookup("goroutine").WriteTo(&b, 1)
-			t.Fatalf("goroutines grew from %d to %d:\n%s", before, runtime.NumGoroutine(), b.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// waitFor polls cond until it holds or d has passed.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerogc/zerogc/pipeline/pipelinetest"
 	"github.com/zerogc/zerogc/resp"
 	"github.com/zerogc/zerogc/resp/redistest"
 	"github.com/zerogc/zerogc/vtask"
@@ -83,10 +84,10 @@ func TestRealKilledMidFlight(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("calls in flight hang after the server was killed")
 	}
-	waitFor(t, 5*time.Second, "no call failed after the kill", func() bool { return failed.Load() > 0 })
+	pipelinetest.WaitFor(t, 5*time.Second, "no call failed after the kill", func() bool { return failed.Load() > 0 })
 	close(stop)
 	wg.Wait()
-	waitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
 }
 
 // TestRealBlockedCallFailsOnKill: the call blocked in the server fails with
@@ -129,7 +130,7 @@ func TestRealRestartReconnects(t *testing.T) {
 		t.Fatalf("failing calls took %v: they should fail fast", d)
 	}
 	s.Restart(t)
-	waitFor(t, 10*time.Second, "the pool did not reconnect", func() bool {
+	pipelinetest.WaitFor(t, 10*time.Second, "the pool did not reconnect", func() bool {
 		for range 3 { // round robin: every connection is tried
 			if _, err := c.Ping(ctx).Await(); err != nil {
 				return false
@@ -140,7 +141,7 @@ func TestRealRestartReconnects(t *testing.T) {
 	if v := must(t, c.Get(ctx, "k")); !v.IsNull() {
 		t.Fatalf("GET after restart = %v, want Null (no persistence)", v)
 	}
-	waitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, 5*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
 }
 
 // TestRealClientPauseHonoursDeadlines: with the server paused (CLIENT
@@ -175,7 +176,7 @@ func TestRealClientPauseHonoursDeadlines(t *testing.T) {
 		t.Fatalf("%d of %d calls returned long after their 50ms deadline", late.Load(), calls)
 	}
 	// After the pause the abandoned replies arrive and are discarded.
-	waitFor(t, 5*time.Second, "sources not returned after the pause", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.WaitFor(t, 5*time.Second, "sources not returned after the pause", func() bool { return c.Outstanding() == 0 })
 	if v := must(t, c.Ping(ctx)); v.String() != "PONG" {
 		t.Fatalf("PING after the pause = %v", v)
 	}
@@ -271,8 +272,8 @@ func TestReal100kCallsTenthCancelled(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, 10*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
-	noGoroutineGrowth(t, before)
+	pipelinetest.WaitFor(t, 10*time.Second, "sources not returned", func() bool { return c.Outstanding() == 0 })
+	pipelinetest.NoGoroutineGrowth(t, before)
 	n := matched.Load() + cancelled.Load()
 	if n != int64(total/goroutines/inFlight*inFlight*goroutines) {
 		t.Fatalf("%d calls ended, want %d", n, total)
