@@ -10,7 +10,9 @@ import (
 )
 
 // redisWarmup is how many calls every Redis contender makes before its
-// timer starts (per goroutine in the mixed workloads).
+// timer starts; the mixed workloads make redisWarmup*MixWorkers/2 calls
+// shared among their goroutines, the batch workload redisWarmup/10
+// batches.
 const redisWarmup = 1000
 
 // BenchmarkRedisGet is workload (a): one goroutine, sequential GETs of the
