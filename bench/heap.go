@@ -65,19 +65,26 @@ func buildPressureHeap() {
 	pressureRoots = roots
 }
 
-// gcSample reads the number of completed GC cycles without allocating.
+// gcSample and goSample read runtime counters without allocating.
 var (
 	gcMu     sync.Mutex
 	gcSample = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	goSample = []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
 )
 
 // GCCycles returns the number of GC cycles the process has completed.
-func GCCycles() uint64 {
+func GCCycles() uint64 { return readCounter(gcSample) }
+
+// GoroutinesCreated returns the number of goroutines the process has
+// started so far.
+func GoroutinesCreated() uint64 { return readCounter(goSample) }
+
+func readCounter(sample []metrics.Sample) uint64 {
 	gcMu.Lock()
 	defer gcMu.Unlock()
-	metrics.Read(gcSample)
-	if gcSample[0].Value.Kind() != metrics.KindUint64 {
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
 		return 0
 	}
-	return gcSample[0].Value.Uint64()
+	return sample[0].Value.Uint64()
 }

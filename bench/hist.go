@@ -82,3 +82,11 @@ func (h *Hist) Quantile(q float64) time.Duration {
 	}
 	return histLow(histBuckets - 1)
 }
+
+// Merge adds every duration recorded in o to h.
+func (h *Hist) Merge(o *Hist) {
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	h.n += o.n
+}

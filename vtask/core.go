@@ -187,6 +187,40 @@ func (c *Core[T]) TrySetCanceled(version uint64) bool {
 	return c.TrySetError(version, context.Canceled)
 }
 
+// TryClaim claims the completion of version for a completer that has work
+// to do between deciding to complete and publishing: a reader that decodes
+// a reply into memory the task's holder lent to the operation. It reports
+// whether it claimed (false if version is not the current one, or another
+// completer claimed first) and whether the holder had already given its
+// wait up (an AwaitContext whose context ended): then the completer must
+// not touch the holder's memory.
+//
+// While the claim is held, a waiter in AwaitContext whose context ends does
+// not give up: it takes the result that CompleteClaimed publishes. So the
+// holder's memory is written only while the holder waits, or before it
+// looks. The claimer must call CompleteClaimed promptly, without blocking.
+func (c *Core[T]) TryClaim(version uint64) (claimed, abandoned bool) {
+	// Claim: exactly one completer per version sets flagCompleting; once
+	// it is set, waitOrAbandon refuses to set flagAbandoned.
+	for {
+		s := c.state.Load()
+		if s&flagCompleting != 0 || versionOf(s) != version&versionMask {
+			return false, false
+		}
+		if c.state.CompareAndSwap(s, s|flagCompleting) {
+			return true, s&flagAbandoned != 0
+		}
+	}
+}
+
+// CompleteClaimed completes the version that the caller claimed with
+// TryClaim, with v and err. An abandoned version's result is consumed here
+// and its source released, as for any completion.
+func (c *Core[T]) CompleteClaimed(v T, err error) {
+	c.value, c.err = v, err
+	c.publish(doneFlags(err), true)
+}
+
 // complete stores the outcome and publishes it. With checkVersion, it
 // completes only the given version.
 func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bool {

@@ -23,7 +23,8 @@ import (
 //     channel, or readies the parked goroutine; the woken waiter reads the
 //     result with no CAS of its own;
 //   - AwaitContext whose context ends sets flagAbandoned by CAS, which
-//     succeeds only while the version is pending; the completer then
+//     succeeds only while the version is pending and no completer has
+//     claimed it (flagCompleting, see TryClaim); the completer then
 //     consumes the result instead of sending.
 //
 // Invariant: exactly one of "send" and "abandon" happens per version, so
@@ -161,6 +162,15 @@ func (c *Core[T]) waitOrAbandon(token uint64, ch *chan struct{}, ctx context.Con
 				// over and is sending: take the send so the
 				// channel is empty for the next version, and
 				// return the result.
+				<-*ch
+				return c.take()
+			}
+			if s&flagCompleting != 0 {
+				// A completer has claimed the version (TryClaim)
+				// and may be writing memory the holder lent the
+				// operation: giving up now would hand that memory
+				// back while it is written. Its publication
+				// follows at once and hands the result to us.
 				<-*ch
 				return c.take()
 			}

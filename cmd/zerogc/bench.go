@@ -11,18 +11,22 @@ import (
 )
 
 func init() {
-	register(&command{name: "bench", summary: "side-by-side benchmarks against errgroup, ants, pond, conc: the README's table", run: runBench})
+	register(&command{name: "bench", summary: "side-by-side benchmarks against errgroup, ants, pond, conc, and (on a real redis-server) rueidis and go-redis: the README's tables", run: runBench})
 }
 
 // runBench runs the bench module's table runner (bench/cmd/benchtable) with
 // go run. The bench module is a separate module, so this binary never links
 // a peer library: it only starts the runner in that module's directory.
+//
+// "zerogc bench -workloads=Redis" runs the four Redis workloads only; they
+// start redis-server themselves on a random loopback port (it must be on
+// PATH: apt-get install redis-server).
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[flags]", stderr)
 	count := fs.Int("count", 6, "runs of each benchmark (benchstat wants 6 or more)")
 	quick := fs.Bool("quick", false, "few iterations per run: a smoke run in seconds, not figures to publish")
 	raw := fs.String("raw", "", "also write the raw go test output to this file (input for benchstat)")
-	workloads := fs.String("workloads", "", "comma-separated workloads to run (default all: RoundTrip,FanOut,GCPressure)")
+	workloads := fs.String("workloads", "", "comma-separated workloads to run: RoundTrip,FanOut,GCPressure,RedisGet,RedisMix,RedisBatch,RedisDeadline, or Redis for the four Redis ones (default all; the Redis ones start redis-server, which must be installed: apt-get install redis-server)")
 	dir := fs.String("dir", "", "the bench module's directory (default: found from the current directory)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -13,6 +13,12 @@
 // Each workload runs in its own go test process, so the 256 MiB heap of the
 // GC-pressure workload never weighs on the others. The raw go test output
 // can be kept with -raw for benchstat.
+//
+// The Redis workloads (-workloads=Redis runs all four) start a real
+// redis-server themselves on a random loopback port; redis-server must be on
+// PATH (Debian: apt-get install redis-server). When they are not asked for
+// by name and redis-server is missing, they are left out with a note
+// (under CI=true that is an error instead).
 package main
 
 import (
@@ -26,6 +32,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,16 +45,35 @@ import (
 // runs and make every run do the same work).
 type workload struct {
 	name      string // BenchmarkName without "Benchmark"
-	title     string // heading of its table
+	layout    report.Layout
 	benchtime string // full run
 	quick     string // -quick run
+	redis     bool   // needs redis-server on PATH
+}
+
+// redisLayout is the layout of a Redis workload's table: throughput as a
+// ratio to rueidis.
+func redisLayout(title string) report.Layout {
+	return report.Layout{Title: title, Baseline: bench.RedisBaseline, Throughput: true}
 }
 
 var workloads = []workload{
-	{"RoundTrip", "Round trip (one op = submit one operation to another goroutine and get its result)", "500000x", "20000x"},
-	{"FanOut", "Fan-out (one op = a batch of 1,000 operations in flight, then wait for all)", "500x", "20x"},
-	{"GCPressure", "Round trip under GC pressure (256 MiB live pointer-rich heap; every op timed)", "1500000x", "100000x"},
+	{name: "RoundTrip", layout: report.Layout{Title: "Round trip (one op = submit one operation to another goroutine and get its result)"}, benchtime: "500000x", quick: "20000x"},
+	{name: "FanOut", layout: report.Layout{Title: "Fan-out (one op = a batch of 1,000 operations in flight, then wait for all)"}, benchtime: "500x", quick: "20x"},
+	{name: "GCPressure", layout: report.Layout{Title: "Round trip under GC pressure (256 MiB live pointer-rich heap; every op timed)"}, benchtime: "1500000x", quick: "100000x"},
+	{name: "RedisGet", layout: redisLayout("Redis (a): one goroutine, sequential GET (one op = one GET)"), benchtime: "50000x", quick: "2000x", redis: true},
+	{name: "RedisMix", layout: redisLayout("Redis (b): 64 goroutines, 80 % GET / 20 % SET (one op = one call)"), benchtime: "200000x", quick: "5000x", redis: true},
+	{name: "RedisBatch", layout: redisLayout("Redis (c): one goroutine, 100 GETs in flight, then wait for all (one op = one GET; p50/p99 per batch of 100)"), benchtime: "500000x", quick: "20000x", redis: true},
+	{name: "RedisDeadline", layout: redisLayout("Redis (d): as (b), 10 % of the calls with a 50 µs deadline (one op = one call)"), benchtime: "200000x", quick: "5000x", redis: true},
 }
+
+// workloadGroups are names that -workloads expands to several workloads.
+var workloadGroups = map[string][]string{
+	"Redis": {"RedisGet", "RedisMix", "RedisBatch", "RedisDeadline"},
+}
+
+// redisHint says how to get the server the Redis workloads start.
+const redisHint = "the Redis workloads start redis-server themselves on a random loopback port, but it is not on PATH: install it (Debian/Ubuntu: apt-get install redis-server)"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -65,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	count := fs.Int("count", 6, "runs of each benchmark (benchstat wants 6 or more)")
 	quick := fs.Bool("quick", false, "few iterations per run: a smoke run, not figures to publish")
 	raw := fs.String("raw", "", "also write the raw go test output to this file (input for benchstat)")
-	only := fs.String("workloads", "", "comma-separated workloads to run (default all: RoundTrip,FanOut,GCPressure)")
+	only := fs.String("workloads", "", "comma-separated workloads to run: "+workloadNames()+", or Redis for the four Redis ones (default all; the Redis ones need redis-server on PATH)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +103,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	selected, err := selectWorkloads(*only)
 	if err != nil {
+		return err
+	}
+	if selected, err = checkRedis(selected, *only != "", stderr); err != nil {
 		return err
 	}
 	if err := checkModuleDir(); err != nil {
@@ -113,9 +142,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	titles := report.Titles{}
-	for _, wl := range workloads {
-		titles[wl.name] = wl.title
+	layouts := report.Layouts{}
+	ranRedis, ranOther := false, false
+	for _, wl := range selected {
+		layouts[wl.name] = wl.layout
+		ranRedis = ranRedis || wl.redis
+		ranOther = ranOther || !wl.redis
 	}
 
 	var b strings.Builder
@@ -127,12 +159,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *quick {
 		b.WriteString("**-quick run: too few iterations for figures to publish.**\n\n")
 	}
-	if err := res.WriteMarkdown(&b, titles); err != nil {
+	if err := res.WriteMarkdown(&b, layouts); err != nil {
 		return err
 	}
-	b.WriteString("Contenders:\n\n")
-	for _, c := range bench.Contenders() {
-		fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, c.Doc)
+	if ranOther {
+		b.WriteString("Contenders:\n\n")
+		for _, c := range bench.Contenders() {
+			fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, c.Doc)
+		}
+	}
+	if ranRedis {
+		if ranOther {
+			b.WriteString("\n")
+		}
+		b.WriteString("Redis contenders (same redis-server, same keys):\n\n")
+		for _, c := range bench.RedisContenders() {
+			fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, c.Doc)
+		}
 	}
 	_, err = io.WriteString(stdout, b.String())
 	return err
@@ -142,25 +185,61 @@ func selectWorkloads(list string) ([]workload, error) {
 	if list == "" {
 		return workloads, nil
 	}
-	var sel []workload
+	var names []string
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
+		expanded := false
+		for group, members := range workloadGroups {
+			if strings.EqualFold(group, name) {
+				names = append(names, members...)
+				expanded = true
+			}
+		}
+		if !expanded {
+			names = append(names, name)
+		}
+	}
+	var sel []workload
+	for _, name := range names {
 		found := false
 		for _, wl := range workloads {
 			if strings.EqualFold(wl.name, name) {
-				sel = append(sel, wl)
+				if !slices.ContainsFunc(sel, func(s workload) bool { return s.name == wl.name }) {
+					sel = append(sel, wl)
+				}
 				found = true
 			}
 		}
 		if !found {
-			var names []string
-			for _, wl := range workloads {
-				names = append(names, wl.name)
-			}
-			return nil, fmt.Errorf("unknown workload %q in -workloads (known: %s)", name, strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown workload %q in -workloads (known: %s, and Redis for all Redis workloads)", name, workloadNames())
 		}
 	}
 	return sel, nil
+}
+
+func workloadNames() string {
+	var names []string
+	for _, wl := range workloads {
+		names = append(names, wl.name)
+	}
+	return strings.Join(names, ",")
+}
+
+// checkRedis makes sure redis-server is on PATH when a selected workload
+// needs it. Without it, workloads asked for by name are an error; in the
+// default selection they are left out with a note, except under CI=true.
+func checkRedis(sel []workload, named bool, stderr io.Writer) ([]workload, error) {
+	if !slices.ContainsFunc(sel, func(wl workload) bool { return wl.redis }) {
+		return sel, nil
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		return sel, nil
+	}
+	if named || os.Getenv("CI") == "true" {
+		return nil, errors.New(redisHint)
+	}
+	fmt.Fprintf(stderr, "benchtable: leaving out the Redis workloads: %s\n", redisHint)
+	return slices.DeleteFunc(slices.Clone(sel), func(wl workload) bool { return wl.redis }), nil
 }
 
 // checkModuleDir makes sure go test will run in the bench module.

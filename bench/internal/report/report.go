@@ -1,10 +1,13 @@
 // Package report turns the output of the bench module's benchmarks into the
 // markdown table of the README: one table per workload, one row per
 // contender, each figure the median of the runs with its 95 % confidence
-// interval, time given as a ratio to the hand-written floor.
+// interval, time given as a ratio to a baseline contender (the hand-written
+// floor unless the workload's Layout names another), or throughput as a
+// ratio to it.
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -20,11 +23,23 @@ const (
 	UnitBytes  = "B/op"
 	UnitAllocs = "allocs/op"
 	UnitGC     = "GCs/1Mop"
-	UnitP50    = "p50-ns"
-	UnitP99    = "p99-ns"
+	// UnitExactAllocs and UnitExactBytes are allocations and bytes per op
+	// without go test's rounding down to whole numbers; the table shows
+	// them instead of UnitAllocs and UnitBytes where a benchmark reports
+	// them.
+	UnitExactAllocs = "exact-allocs/op"
+	UnitExactBytes  = "exact-B/op"
+	UnitP50         = "p50-ns"
+	UnitP99         = "p99-ns"
+	// The Redis workloads also report these.
+	UnitGoroutines  = "goroutines"     // goroutines left after the run, once settled
+	UnitGoStarts    = "gostarts/1kop"  // goroutines started per 1,000 ops
+	UnitDeadlineHit = "deadline-hit-%" // share of the calls given a deadline that ended by it
+	UnitFailed      = "failed-%"       // share of calls that failed otherwise
 )
 
-// FloorName is the contender every time is compared with.
+// FloorName is the contender every time is compared with, unless a
+// workload's Layout names another baseline.
 const FloorName = "floor"
 
 // Key names one benchmark: the workload (the top-level benchmark without
@@ -115,60 +130,103 @@ func (res *Results) Summary(k Key, unit string) (s benchmath.Summary, runs int, 
 }
 
 // Ratio returns the median time of k divided by the median time of the
-// floor in the same workload; ok is false when either is missing.
-func (res *Results) Ratio(k Key) (float64, bool) {
+// baseline contender in the same workload; ok is false when either is
+// missing.
+func (res *Results) Ratio(k Key, baseline string) (float64, bool) {
 	s, _, ok := res.Summary(k, UnitNs)
-	f, _, fok := res.Summary(Key{k.Workload, FloorName}, UnitNs)
-	if !ok || !fok || f.Center == 0 {
+	f, _, fok := res.Summary(Key{k.Workload, baseline}, UnitNs)
+	if !ok || !fok || f.Center == 0 || s.Center == 0 {
 		return 0, false
 	}
 	return s.Center / f.Center, true
 }
 
-// Titles gives each workload's heading and what one "op" is in it; a
-// workload not listed is shown under its own name.
-type Titles map[string]string
+// Layout says how one workload's table is headed and compared.
+type Layout struct {
+	// Title is the heading: the workload and what one "op" is in it. The
+	// workload's name when empty.
+	Title string
+	// Baseline is the contender the ratio column compares with: FloorName
+	// when empty.
+	Baseline string
+	// Throughput shows ops/s, and ops/s as a ratio to the baseline (higher
+	// is faster), instead of time per op and time as a ratio to it.
+	Throughput bool
+}
 
-// WriteMarkdown writes one table per workload. Each row shows the time as a
-// ratio to the floor, the median time with its confidence interval, bytes
-// and allocations per op, GC cycles per million ops, and the p50/p99
-// latencies where the workload measures them.
-func (res *Results) WriteMarkdown(w io.Writer, titles Titles) error {
+// Layouts gives each workload's Layout; a workload not listed gets the
+// zero Layout.
+type Layouts map[string]Layout
+
+// column is one column shown when any contender of the workload reported
+// its unit.
+type column struct {
+	unit, header string
+	format       func(float64) string
+}
+
+var optionalColumns = []column{
+	{UnitP50, "p50", formatNs},
+	{UnitP99, "p99", formatNs},
+	{UnitGoroutines, "goroutines after", formatCount},
+	{UnitGoStarts, "goroutines started per 1k ops", formatGC},
+	{UnitDeadlineHit, "deadline calls that timed out", formatPercent},
+	{UnitFailed, "calls failed otherwise", formatPercent},
+}
+
+// WriteMarkdown writes one table per workload. Each row shows the time (or
+// throughput) as a ratio to the baseline, the median time per op (or ops/s)
+// with its confidence interval, bytes and allocations per op, GC cycles per
+// million ops, and then the columns of optionalColumns that the workload
+// measures: p50/p99 latencies, goroutines left and started, deadline
+// outcomes.
+func (res *Results) WriteMarkdown(w io.Writer, layouts Layouts) error {
 	var b strings.Builder
 	for _, wl := range res.Workloads {
-		title := titles[wl]
-		if title == "" {
-			title = wl
-		}
+		lay := layouts[wl]
+		title := cmp.Or(lay.Title, wl)
+		baseline := cmp.Or(lay.Baseline, FloorName)
 		fmt.Fprintf(&b, "### %s\n\n", title)
-		hasLatency := false
-		for _, c := range res.Contenders[wl] {
-			if _, _, ok := res.Summary(Key{wl, c}, UnitP99); ok {
-				hasLatency = true
+		var extra []column
+		for _, col := range optionalColumns {
+			for _, c := range res.Contenders[wl] {
+				if _, _, ok := res.Summary(Key{wl, c}, col.unit); ok {
+					extra = append(extra, col)
+					break
+				}
 			}
 		}
-		b.WriteString("| contender | time vs floor | time/op | B/op | allocs/op | GC cycles per 1M ops |")
+		if lay.Throughput {
+			fmt.Fprintf(&b, "| contender | ops/s vs %s | ops/s |", baseline)
+		} else {
+			fmt.Fprintf(&b, "| contender | time vs %s | time/op |", baseline)
+		}
+		b.WriteString(" B/op | allocs/op | GC cycles per 1M ops |")
 		sep := "|---|--:|--:|--:|--:|--:|"
-		if hasLatency {
-			b.WriteString(" p50 | p99 |")
-			sep += "--:|--:|"
+		for _, col := range extra {
+			fmt.Fprintf(&b, " %s |", col.header)
+			sep += "--:|"
 		}
 		b.WriteString("\n" + sep + "\n")
 		for _, c := range res.Contenders[wl] {
 			k := Key{wl, c}
 			ratio := "n/a"
-			if r, ok := res.Ratio(k); ok {
+			if r, ok := res.Ratio(k, baseline); ok {
+				if lay.Throughput {
+					r = 1 / r
+				}
 				ratio = formatRatio(r)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", c, ratio,
-				res.cell(k, UnitNs, formatNs, true),
-				res.cell(k, UnitBytes, formatCount, false),
-				res.cell(k, UnitAllocs, formatCount, false),
+			timeCell := res.cell(k, UnitNs, formatNs, true)
+			if lay.Throughput {
+				timeCell = res.cell(k, UnitNs, formatRate, true)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", c, ratio, timeCell,
+				res.cell(k, res.preferred(k, UnitExactBytes, UnitBytes), formatFraction, false),
+				res.cell(k, res.preferred(k, UnitExactAllocs, UnitAllocs), formatFraction, false),
 				res.cell(k, UnitGC, formatGC, false))
-			if hasLatency {
-				fmt.Fprintf(&b, " %s | %s |",
-					res.cell(k, UnitP50, formatNs, false),
-					res.cell(k, UnitP99, formatNs, false))
+			for _, col := range extra {
+				fmt.Fprintf(&b, " %s |", res.cell(k, col.unit, col.format, false))
 			}
 			b.WriteString("\n")
 		}
@@ -176,6 +234,14 @@ func (res *Results) WriteMarkdown(w io.Writer, titles Titles) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// preferred returns unit if k reported it, else fallback.
+func (res *Results) preferred(k Key, unit, fallback string) string {
+	if len(res.samples[k][unit]) > 0 {
+		return unit
+	}
+	return fallback
 }
 
 // cell formats the median of one unit, with the confidence interval as
@@ -222,7 +288,41 @@ func formatRatio(r float64) string {
 	return fmt.Sprintf("%.2f×", r)
 }
 
+// formatRate prints the ops per second of an op taking ns nanoseconds.
+func formatRate(ns float64) string {
+	if ns <= 0 {
+		return "n/a"
+	}
+	r := 1e9 / ns
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e4:
+		return fmt.Sprintf("%.0fk", r/1e3)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	default:
+		return fmt.Sprintf("%.0f", r)
+	}
+}
+
+func formatPercent(x float64) string { return fmt.Sprintf("%.1f %%", x) }
+
 func formatCount(x float64) string { return fmt.Sprintf("%.0f", x) }
+
+// formatFraction prints whole numbers as they are and keeps two
+// significant digits of a fraction: a benchmark that reports 0.2 allocs/op
+// (one allocation in five ops) must not print as 0.
+func formatFraction(x float64) string {
+	switch {
+	case x == math.Trunc(x) || x >= 10:
+		return fmt.Sprintf("%.0f", x)
+	case x < 1:
+		return fmt.Sprintf("%.2g", x)
+	default:
+		return fmt.Sprintf("%.1f", x)
+	}
+}
 
 func formatGC(x float64) string {
 	if x == 0 {

@@ -47,7 +47,7 @@ func TestParseGroupsAndRatios(t *testing.T) {
 	if s.Center != 301.25 {
 		t.Errorf("median = %v; want 301.25", s.Center)
 	}
-	r, ok := res.Ratio(Key{"RoundTrip", "slow"})
+	r, ok := res.Ratio(Key{"RoundTrip", "slow"}, FloorName)
 	if !ok || r < 2.9 || r > 3.1 {
 		t.Errorf("ratio = %v, %v; want about 3", r, ok)
 	}
@@ -65,7 +65,7 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := res.WriteMarkdown(&b, Titles{"RoundTrip": "Round trip"}); err != nil {
+	if err := res.WriteMarkdown(&b, Layouts{"RoundTrip": {Title: "Round trip"}}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -120,5 +120,59 @@ func TestSingleRunHasNoInterval(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "| floor | 1.00× | 100 ns | 16 |") {
 		t.Errorf("one run should print its value without an interval; got:\n%s", b.String())
+	}
+}
+
+// TestWriteMarkdownThroughput checks the Redis layout: throughput as a ratio
+// to a named baseline (higher is faster), ops/s, and the columns only the
+// Redis workloads report, shown because one contender reported them.
+func TestWriteMarkdownThroughput(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("cpu: Test CPU\n")
+	for run := range 3 {
+		fmt.Fprintf(&in, "BenchmarkRedisDeadline/rueidis-2\t1000\t%d ns/op\t100 gostarts/1kop\t4 goroutines\t95 deadline-hit-%%\t0 failed-%%\t48 B/op\t1 allocs/op\n", 20000+run)
+		fmt.Fprintf(&in, "BenchmarkRedisDeadline/zerogc-2\t1000\t%d ns/op\t0 gostarts/1kop\t2 goroutines\t97.5 deadline-hit-%%\t0 failed-%%\t0 B/op\t0 allocs/op\n", 10000+run)
+	}
+	res, err := Parse(strings.NewReader(in.String()), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteMarkdown(&b, Layouts{"RedisDeadline": {Title: "Deadlines", Baseline: "rueidis", Throughput: true}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"### Deadlines",
+		"| contender | ops/s vs rueidis | ops/s | B/op | allocs/op | GC cycles per 1M ops | goroutines after | goroutines started per 1k ops | deadline calls that timed out | calls failed otherwise |",
+		"| rueidis | 1.00× | 50k |",
+		"| zerogc | 2.00× | 100k |",
+		"| 0 | 0 | — | 2 | 0 | 97.5 % | 0.0 % |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q; got:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "p99") {
+		t.Errorf("no latency was reported, yet the table has latency columns:\n%s", out)
+	}
+}
+
+func TestFractionalAllocsAreNotRoundedToZero(t *testing.T) {
+	in := "BenchmarkRedisMix/zerogc-2\t1000\t5000 ns/op\t0.2 exact-allocs/op\t12.8 exact-B/op\t12 B/op\t0 allocs/op\n" +
+		"BenchmarkRedisMix/rueidis-2\t1000\t5000 ns/op\t3 allocs/op\t296 B/op\n" +
+		"BenchmarkRedisMix/tiny-2\t1000\t5000 ns/op\t0.00012 exact-allocs/op\t2.5 exact-B/op\n"
+	res, err := Parse(strings.NewReader(in), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteMarkdown(&b, Layouts{"RedisMix": {Baseline: "rueidis", Throughput: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| zerogc | 1.00× | 200k | 13 | 0.2 |", "| rueidis | 1.00× | 200k | 296 | 3 |", "| tiny | 1.00× | 200k | 2.5 | 0.00012 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q; got:\n%s", want, b.String())
+		}
 	}
 }
