@@ -89,6 +89,10 @@ var (
 	// ErrInvalidPath is wrapped in the error of a read whose path contains
 	// a NUL byte, which no file name can contain.
 	ErrInvalidPath = errors.New("path contains a NUL byte")
+	// ErrTruncated is wrapped in the error of a ReadInto whose buffer is
+	// smaller than the file; the buffer holds the file's first len(buf)
+	// bytes.
+	ErrTruncated = errors.New("file is larger than the buffer")
 )
 
 // maxPath is the longest path the kernel accepts (PATH_MAX - 1).
