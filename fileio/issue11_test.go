@@ -48,15 +48,15 @@ func releaseFIFO(p string) {
 
 // within waits up to d for task and reports its error and how long it took;
 // ok is false when it did not complete in time.
-func within[T any](task vtask.Task[T], d time.Duration) (err error, took time.Duration, ok bool) {
+func within[T any](task vtask.Task[T], d time.Duration) (took time.Duration, ok bool, err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	_, err = task.AwaitContext(ctx)
 	if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-		return err, time.Since(start), false
+		return time.Since(start), false, err
 	}
-	return err, time.Since(start), true
+	return time.Since(start), true, err
 }
 
 // TestIssue11_6_BlockedOpenCancel: a read of a FIFO that has no writer (its
@@ -89,7 +89,7 @@ func TestIssue11_6_BlockedOpenCancel(t *testing.T) {
 			t.Fatal("read of a FIFO without a writer completed before the cancel")
 		}
 		cancel()
-		err, took, ok := within(task, 2*time.Second)
+		took, ok, err := within(task, 2*time.Second)
 		if !ok {
 			t.Fatalf("canceled read of a FIFO without a writer still pending after %v", took)
 		}
@@ -106,7 +106,7 @@ func TestIssue11_6_BlockedOpenCancel(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		buf := make([]byte, 64)
 		reg := r.ReadInto(context.Background(), data, buf)
-		if err, took, ok := within(reg, 2*time.Second); !ok || err != nil {
+		if took, ok, err := within(reg, 2*time.Second); !ok || err != nil {
 			t.Fatalf("with %d FIFO reads blocked, a regular read: %v after %v (completed: %v)", blocked, err, took, ok)
 		}
 
@@ -221,12 +221,22 @@ func TestIssue11_7_CacheRegularFilesOnly(t *testing.T) {
 			}
 		}
 		p := lonelyFIFO(t)
+		opened := make(chan struct{}, 1)
+		fileio.SetTrace(func(e fileio.Event) {
+			if e.Kind == fileio.EvKernel && e.Path == p && (e.Detail == "open" || e.Detail == "openat") {
+				opened <- struct{}{}
+			}
+		})
+		defer fileio.SetTrace(nil)
 		for i, msg := range []string{"first", "second"} {
 			task := r.ReadFile(ctx, p)
 			if task.IsImmediate() {
 				t.Fatalf("read %d of a FIFO came from the cache", i+1)
 			}
+			// The writer comes once this read has the FIFO open, so
+			// that its end of file is this read's.
 			go func() {
+				<-opened
 				w, err := os.OpenFile(p, os.O_WRONLY, 0)
 				if err == nil {
 					w.Write([]byte(msg))
@@ -237,6 +247,7 @@ func TestIssue11_7_CacheRegularFilesOnly(t *testing.T) {
 				t.Fatalf("FIFO read %d: %q, %v; want %q", i+1, got, err, msg)
 			}
 		}
+		fileio.SetTrace(nil)
 		// A regular file still is cached.
 		q := writeFile(t, t.TempDir(), "f", []byte("regular"))
 		if _, err := await(t, r.ReadFile(ctx, q)); err != nil {

@@ -30,6 +30,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,7 +88,9 @@ var (
 	// ErrEmptyPath is wrapped in the error of a read given an empty path.
 	ErrEmptyPath = errors.New("empty path: give the name of a file to read")
 	// ErrInvalidPath is wrapped in the error of a read whose path contains
-	// a NUL byte, which no file name can contain.
+	// a NUL byte, which no file name can contain. The *fs.PathError's Path
+	// holds the name quoted as by strconv.Quote, so that printing the error
+	// never prints the NUL byte.
 	ErrInvalidPath = errors.New("path contains a NUL byte")
 	// ErrTruncated is wrapped in the error of a ReadInto whose buffer is
 	// smaller than the file; the buffer holds the file's first len(buf)
@@ -271,11 +274,13 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 		traceSync(EvSyncError, path, 0, err)
 		return vtask.FromError[[]byte](err)
 	}
+	var gen uint64
 	if r.cache != nil {
 		if b, ok := r.cache.get(path); ok {
 			traceSync(EvSyncCache, path, len(b), nil)
 			return vtask.FromResult(b)
 		}
+		gen = r.cache.generation()
 	}
 	o, err := r.acquire(ctx, path)
 	if err != nil {
@@ -283,6 +288,7 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 		return vtask.FromError[[]byte](err)
 	}
 	o.prepare(kindFile, ctx, path, nil)
+	o.cacheGen = gen
 	t := o.bytes.Task()
 	r.launch(o, ctx)
 	return t
@@ -298,7 +304,12 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		return vtask.FromError[int](err)
 	}
 	if r.cache != nil {
-		if n, ok := r.cache.copyTo(path, buf); ok {
+		if n, ok, truncated := r.cache.copyTo(path, buf); ok {
+			if truncated {
+				err := &fs.PathError{Op: "read", Path: path, Err: ErrTruncated}
+				traceSync(EvSyncCache, path, n, err)
+				return vtask.FromError[int](err)
+			}
 			traceSync(EvSyncCache, path, n, nil)
 			return vtask.FromResult(n)
 		}
@@ -326,7 +337,8 @@ func (r *Reader) check(ctx context.Context, path string) error {
 		return &fs.PathError{Op: "open", Path: path, Err: ErrEmptyPath}
 	}
 	if strings.IndexByte(path, 0) >= 0 {
-		return &fs.PathError{Op: "open", Path: path, Err: ErrInvalidPath}
+		// Quoted: printed raw, the NUL byte would garble a terminal or log.
+		return &fs.PathError{Op: "open", Path: strconv.Quote(path), Err: ErrInvalidPath}
 	}
 	if len(path) > maxPath {
 		return &fs.PathError{Op: "open", Path: path, Err: errNameTooLong}
