@@ -53,9 +53,13 @@ type op struct {
 	// read into probe; getting it means the file was larger (ErrTruncated).
 	// stream marks a pipe, FIFO or device, which has no end to compare
 	// with: there the read ends when buf is full.
+	// size is the size of a regular file as fstat gave it, when known
+	// and not 0 (which /proc files report): ReadInto then stops there,
+	// and knows whether the file fits without the probe.
 	probe   [1]byte
 	probing bool
 	stream  bool
+	size    int64
 
 	// cacheGen is the cache's generation when this ReadFile started; its
 	// contents go into the cache only if no Forget or Purge came since.
@@ -110,7 +114,7 @@ func (o *op) rented(hit bool, path string) {
 // pinned, NUL-terminated buffer the kernel reads the name from.
 func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) {
 	o.kind, o.path, o.buf, o.n, o.exact, o.fd, o.err, o.ctx = kind, path, buf, 0, false, -1, nil, ctx
-	o.probing, o.stream = false, false
+	o.probing, o.stream, o.size = false, false, -1
 	if cap(o.cpath) < len(path)+1 {
 		// Grow to the next power of two so long paths settle quickly.
 		size := 64
@@ -229,6 +233,20 @@ func (o *op) end(releaseToken bool) {
 // unless the file is a stream. With pin, a new buffer or the probe is
 // pinned for the kernel (io_uring).
 func (o *op) chunk(pin bool) []byte {
+	if o.kind == kindInto && o.size >= 0 {
+		end := int(min(o.size, int64(len(o.buf))))
+		if o.n >= end {
+			if o.n == len(o.buf) && o.size > int64(len(o.buf)) {
+				o.fail("read", ErrTruncated)
+			}
+			return nil
+		}
+		c := o.buf[o.n:end]
+		if len(c) > maxChunk {
+			c = c[:maxChunk]
+		}
+		return c
+	}
 	if o.n == len(o.buf) {
 		switch {
 		case o.kind == kindInto && (o.stream || o.probing):
@@ -254,6 +272,19 @@ func (o *op) chunk(pin bool) []byte {
 		c = c[:maxChunk]
 	}
 	return c
+}
+
+// sized records what fstat said of a ReadInto's file: its type (S_IFMT
+// bits) and size.
+func (o *op) sized(typ uint32, size int64) {
+	switch typ {
+	case syscall.S_IFREG:
+		if size > 0 {
+			o.size = size
+		}
+	case syscall.S_IFIFO, syscall.S_IFCHR, syscall.S_IFSOCK:
+		o.stream = true
+	}
 }
 
 // advance accounts m > 0 bytes read into the last chunk. It reports

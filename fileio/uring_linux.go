@@ -19,8 +19,6 @@ type sysState struct {
 	active   bool         // io_uring: the loop owns this op
 	inKernel bool         // io_uring: a request of this op is outstanding
 	ud       uint64       // io_uring: user_data of that request
-	nowait   bool         // io_uring: that request is a RWF_NOWAIT probe
-	regular  bool         // io_uring: the probe found a regular file; it may wait
 	fdWait   bool         // io_uring: waiting in fdWait for a descriptor
 
 	// Written and read by the io_uring loop only, so that a late cancel
@@ -285,7 +283,7 @@ func (b *uringBackend) handle(req uint64) {
 	o := b.r.ops.get(idx)
 	switch kind {
 	case reqStart:
-		o.sys.active, o.sys.regular = true, false
+		o.sys.active = true
 		b.active++
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
@@ -358,14 +356,7 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 	case stRead:
 		uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
 	}
-	// ReadInto's end-of-file probe must not wait on a stream (a FIFO
-	// whose writer stays): sent with RWF_NOWAIT, it fails with EAGAIN
-	// there, and step then looks at the file type.
-	nowait := st == stRead && o.probing && !o.sys.regular
-	if nowait {
-		e.OpFlags = unix.RWF_NOWAIT
-	}
-	o.sys.stage, o.sys.inKernel, o.sys.ud, o.sys.nowait = st, true, ud, nowait
+	o.sys.stage, o.sys.inKernel, o.sys.ud = st, true, ud
 	b.inKernel++
 	traceStep(EvSubmit, o, stageNames[st], 0)
 }
@@ -434,11 +425,14 @@ func (b *uringBackend) step(o *op, res int32) {
 			b.closeAndEnd(o)
 		case o.kind == kindFile && b.statx:
 			b.submit(o, stStatx, nil)
-		case o.kind == kindFile:
+		default:
 			// fstat on the loop: IORING_OP_STATX is always handed to an
 			// io-wq kernel thread (it may block on a lookup), a hand-off
 			// per read and over a dozen more threads in BenchmarkReadFileSizing;
-			// fstat of an open descriptor does not block.
+			// fstat of an open descriptor does not block. ReadInto needs
+			// it too: the size says whether the file fits the buffer,
+			// and the type whether it is a stream, without a probe read
+			// (one more loop round trip).
 			err := unix.Fstat(int(o.fd), &o.sys.st)
 			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
 			if err != nil {
@@ -446,9 +440,11 @@ func (b *uringBackend) step(o *op, res int32) {
 				b.closeAndEnd(o)
 				return
 			}
-			b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
-			b.next(o)
-		default:
+			if o.kind == kindFile {
+				b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
+			} else {
+				o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
+			}
 			b.next(o)
 		}
 	case stStatx:
@@ -465,27 +461,6 @@ func (b *uringBackend) step(o *op, res int32) {
 		b.sizeBuffer(o, uint32(o.sys.stx.Mode), int64(o.sys.stx.Size))
 		b.next(o)
 	case stRead:
-		if o.sys.nowait && (res == -int32(unix.EAGAIN) || res == -int32(unix.EOPNOTSUPP)) && stop == nil {
-			// The probe could not be answered at once: a stream has
-			// no end to wait for (the read is complete); a regular
-			// file whose next page is not cached is asked again,
-			// waiting this time.
-			err := unix.Fstat(int(o.fd), &o.sys.st)
-			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
-			if err != nil {
-				o.fail("stat", err)
-				b.closeAndEnd(o)
-				return
-			}
-			if o.sys.st.Mode&unix.S_IFMT == unix.S_IFREG {
-				o.sys.regular = true
-				b.submit(o, stRead, o.probe[:])
-				return
-			}
-			o.stream = true
-			b.closeAndEnd(o)
-			return
-		}
 		switch {
 		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED):
 			if stop != nil {
