@@ -143,10 +143,13 @@ func readFile(o *op, fd int) (stream, fifo bool) {
 
 // readStream finishes the read of a stream in the runtime's poller: the
 // goroutine parks until the descriptor is readable, or until a cancel or
-// Close sets a read deadline in the past (interrupt). With fifo it first
-// waits for readiness: a FIFO without a writer reads as end of file, but
-// is not readable (no POLLIN, no POLLHUP) until a writer comes. It returns
-// the *os.File that now owns fd, for the caller to close.
+// Close sets a read deadline in the past (interrupt). With fifo it reads
+// only when poll says the FIFO is readable: one without a writer reads as
+// end of file, but is not readable (no POLLIN, no POLLHUP) until a writer
+// comes. The check is a poll(2) that does not wait, not the poller's
+// readiness: the poller drops an edge that came before the wait began,
+// and a writer that wrote and left before then sends no second one. It
+// returns the *os.File that now owns fd, for the caller to close.
 func readStream(o *op, fd int, fifo bool) *os.File {
 	f := os.NewFile(uintptr(fd), o.path)
 	o.stream = true
@@ -157,10 +160,8 @@ func readStream(o *op, fd int, fifo bool) *os.File {
 	}
 	o.streamRef.Store(&streamRef{f: f, ver: o.ver.Load()})
 	defer o.streamRef.Store(nil)
-	wait := fifo
 	read := func(fd uintptr) bool {
-		if wait {
-			wait = false
+		if fifo && !readable(int(fd)) {
 			return false
 		}
 		return readSome(o, int(fd))
@@ -182,6 +183,18 @@ func readStream(o *op, fd int, fifo bool) *os.File {
 		}
 		o.fail("read", err)
 		return f
+	}
+}
+
+// readable reports whether poll(2) finds fd readable (or hung up) now.
+func readable(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || (n > 0 && pfd[0].Revents != 0)
 	}
 }
 
