@@ -391,3 +391,50 @@ func TestIssue11_10_InvalidPathQuoted(t *testing.T) {
 		}
 	})
 }
+
+// TestIssue11_7_StressForget races ReadFiles that fill the cache against
+// rewrites of the file, each followed by Forget (or Purge), from several
+// goroutines: once a rewrite and its Forget are done and the reads then in
+// flight have completed, the cache must serve the new contents.
+func TestIssue11_7_StressForget(t *testing.T) {
+	forEach(t, func(t *testing.T, b fileio.Backend) {
+		r := newReader(t, b, fileio.WithCache(1<<20))
+		for g := range 4 {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "f", []byte("version 0"))
+			t.Run(fmt.Sprint(g), func(t *testing.T) {
+				t.Parallel()
+				tasks := make([]vtask.Task[[]byte], 8)
+				for round := range 50 {
+					for i := range tasks {
+						tasks[i] = r.ReadFile(context.Background(), p)
+					}
+					// Replace the file (a new inode: a read sees one
+					// version or the other), then forget it, while the
+					// reads above are in flight.
+					last := fmt.Sprintf("version %d", round+1)
+					tmp := filepath.Join(dir, "tmp")
+					if err := os.WriteFile(tmp, []byte(last), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Rename(tmp, p); err != nil {
+						t.Fatal(err)
+					}
+					if round%2 == 0 {
+						r.Forget(p)
+					} else {
+						r.Purge()
+					}
+					for _, task := range tasks {
+						if _, err := await(t, task); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if got, err := await(t, r.ReadFile(context.Background(), p)); err != nil || string(got) != last {
+						t.Fatalf("round %d: after the rewrite and Forget/Purge, read %q, %v; want %q", round, got, err, last)
+					}
+				}
+			})
+		}
+	})
+}
