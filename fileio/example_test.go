@@ -59,10 +59,18 @@ func ExampleReader_ReadInto() {
 	}
 	defer r.Close()
 
-	buf := make([]byte, 5) // reused across reads: no allocation per read
+	buf := make([]byte, 64) // reused across reads: no allocation per read
 	n, err := r.ReadInto(context.Background(), path, buf).Await()
-	fmt.Println(n, string(buf[:n]), err)
-	// Output: 5 hello <nil>
+	fmt.Printf("%d %q %v\n", n, buf[:n], err)
+
+	// A buffer smaller than the file gets the first bytes and an error
+	// saying the file did not fit.
+	small := make([]byte, 5)
+	_, err = r.ReadInto(context.Background(), path, small).Await()
+	fmt.Printf("%q %v\n", small, errors.Is(err, fileio.ErrTruncated))
+	// Output:
+	// 14 "hello, zerogc\n" <nil>
+	// "hello" true
 }
 
 func ExampleWithCache() {

@@ -44,10 +44,26 @@ type op struct {
 	cpath []byte // path, NUL-terminated; slot-owned, reused
 	buf   []byte // destination: the caller's (kindInto) or ours (kindFile)
 	n     int    // bytes read so far
-	exact bool   // kindFile: buf is sized from the file's size
+	exact bool   // kindFile: buf is sized from the file's size (a regular file)
 	fd    int32  // open descriptor, -1 when none
 	err   error  // first failure; the read stops at the next step
 	ctx   context.Context
+
+	// ReadInto's end-of-file check: once buf is full, one more byte is
+	// read into probe; getting it means the file was larger (ErrTruncated).
+	// stream marks a pipe, FIFO or device, which has no end to compare
+	// with: there the read ends when buf is full.
+	// size is the size of a regular file as fstat gave it, when known
+	// and not 0 (which /proc files report): ReadInto then stops there,
+	// and knows whether the file fits without the probe.
+	probe   [1]byte
+	probing bool
+	stream  bool
+	size    int64
+
+	// cacheGen is the cache's generation when this ReadFile started; its
+	// contents go into the cache only if no Forget or Purge came since.
+	cacheGen uint64
 
 	// pin holds, for one round, every Go object whose address the kernel
 	// has (the name, the destination, the statx buffer); finish unpins.
@@ -64,6 +80,13 @@ type op struct {
 	unwatchCh chan struct{}
 	watching  bool
 	cancelVer atomic.Uint32 // workers: round whose cancel was requested
+
+	// Workers: the state of the round's openat (see workers.go), as
+	// round<<32 | openRunning/openDetached/openAbandoned, and the monitor
+	// tick at which it began.
+	openWord  atomic.Uint64
+	openTick  atomic.Uint32
+	streamRef atomic.Pointer[streamRef] // workers: the stream the round waits on
 }
 
 func newOp(r *Reader, idx uint32) *op {
@@ -91,6 +114,7 @@ func (o *op) rented(hit bool, path string) {
 // pinned, NUL-terminated buffer the kernel reads the name from.
 func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) {
 	o.kind, o.path, o.buf, o.n, o.exact, o.fd, o.err, o.ctx = kind, path, buf, 0, false, -1, nil, ctx
+	o.probing, o.stream, o.size = false, false, -1
 	if cap(o.cpath) < len(path)+1 {
 		// Grow to the next power of two so long paths settle quickly.
 		size := 64
@@ -155,10 +179,16 @@ func (o *op) watcher() {
 }
 
 // finish ends the round on the backend's goroutine: it releases the buffer
-// pin, ends the watcher's round and completes the task. No field of o may
-// be touched after the core is completed: the caller may consume the
-// result and the op may be rented again at once.
-func (o *op) finish() {
+// pin, ends the watcher's round, gives back the in-flight token and
+// completes the task. No field of o may be touched after the core is
+// completed: the caller may consume the result and the op may be rented
+// again at once.
+func (o *op) finish() { o.end(true) }
+
+// end is finish; with releaseToken false the in-flight token stays taken,
+// for whoever still runs a system call of the round (an abandoned open)
+// to give back when that call returns.
+func (o *op) end(releaseToken bool) {
 	o.pin.Unpin()
 	if o.err == nil && o.r.closed.Load() {
 		// Close was called while the read was in flight: every such read
@@ -169,9 +199,11 @@ func (o *op) finish() {
 		o.watching = false
 		o.unwatchCh <- struct{}{}
 	}
-	err, n, kind, buf, path := o.err, o.n, o.kind, o.buf, o.path
+	err, n, kind, buf, path, exact, gen := o.err, o.n, o.kind, o.buf, o.path, o.exact, o.cacheGen
 	o.buf, o.ctx, o.err = nil, nil, nil
-	<-o.r.inFlight // the I/O is over: let the next read start
+	if releaseToken {
+		<-o.r.inFlight // the I/O is over: let the next read start
+	}
 	traceDone(o, n, err)
 	if kind == kindInto {
 		if err != nil {
@@ -185,11 +217,86 @@ func (o *op) finish() {
 		o.bytes.SetError(err)
 		return
 	}
-	buf = buf[:n]
-	if c := o.r.cache; c != nil {
-		c.put(path, buf)
+	// Only a regular file that held exactly the size it reported is
+	// cached: /proc files report 0 and sysfs files 4096 whatever they
+	// hold, and FIFOs and devices are never exact.
+	if c := o.r.cache; c != nil && exact && n == len(buf) {
+		c.put(path, buf, gen)
 	}
+	buf = buf[:n]
 	o.bytes.SetResult(buf)
+}
+
+// chunk returns the destination of the round's next read request, or nil
+// when the read is complete. A whole-file read of unknown size grows its
+// buffer as append does; a full ReadInto buffer gets the probe byte,
+// unless the file is a stream. With pin, a new buffer or the probe is
+// pinned for the kernel (io_uring).
+func (o *op) chunk(pin bool) []byte {
+	if o.kind == kindInto && o.size >= 0 {
+		end := int(min(o.size, int64(len(o.buf))))
+		if o.n >= end {
+			if o.n == len(o.buf) && o.size > int64(len(o.buf)) {
+				o.fail("read", ErrTruncated)
+			}
+			return nil
+		}
+		c := o.buf[o.n:end]
+		if len(c) > maxChunk {
+			c = c[:maxChunk]
+		}
+		return c
+	}
+	if o.n == len(o.buf) {
+		switch {
+		case o.kind == kindInto && (o.stream || o.probing):
+			return nil
+		case o.kind == kindInto:
+			o.probing = true
+			if pin {
+				o.pin.Pin(&o.probe[0])
+			}
+			return o.probe[:]
+		case o.exact:
+			return nil
+		}
+		nb := make([]byte, max(512, 2*len(o.buf)))
+		copy(nb, o.buf)
+		o.buf = nb
+		if pin {
+			o.pin.Pin(&o.buf[0])
+		}
+	}
+	c := o.buf[o.n:]
+	if len(c) > maxChunk {
+		c = c[:maxChunk]
+	}
+	return c
+}
+
+// sized records what fstat said of a ReadInto's file: its type (S_IFMT
+// bits) and size.
+func (o *op) sized(typ uint32, size int64) {
+	switch typ {
+	case syscall.S_IFREG:
+		if size > 0 {
+			o.size = size
+		}
+	case syscall.S_IFIFO, syscall.S_IFCHR, syscall.S_IFSOCK:
+		o.stream = true
+	}
+}
+
+// advance accounts m > 0 bytes read into the last chunk. It reports
+// whether the read is over: a byte read into the probe means the file does
+// not fit the caller's buffer.
+func (o *op) advance(m int) bool {
+	if o.probing {
+		o.fail("read", ErrTruncated)
+		return true
+	}
+	o.n += m
+	return false
 }
 
 // fail records the first error of the round as a *fs.PathError.

@@ -9,9 +9,17 @@
 //     statx, read and close requests of every in-flight read into one
 //     io_uring_enter call and routes each completion by its user_data
 //     (slot index and slot version, never a Go pointer) back to the slot.
-//   - workers: blocking reads run on a vtask.WorkerPool. It is chosen
-//     automatically when io_uring is missing or refused (old kernel,
-//     seccomp, the io_uring_disabled sysctl).
+//     An openat that fails with EMFILE or ENFILE while the Reader holds
+//     descriptors of its own waits for one of them to close, so a low
+//     RLIMIT_NOFILE slows reads down instead of failing them.
+//   - workers: blocking reads run on a fixed number of worker goroutines.
+//     It is chosen automatically when io_uring is missing or refused (old
+//     kernel, seccomp, the io_uring_disabled sysctl). Files are opened
+//     with O_NONBLOCK, so opening a FIFO never waits for a writer; a read
+//     that has to wait (a FIFO, pipe or device without data, or an openat
+//     that blocks anyway, as on a hung network mount) hands its worker
+//     slot to a new goroutine, so it cannot starve other reads, and a
+//     cancel or Close ends it at once.
 //
 // The backend is chosen by WithBackend, else by the environment variable
 // ZEROGC_FILEIO_BACKEND (uring, workers or auto), else automatically;
@@ -21,6 +29,9 @@
 // Reads that need no I/O complete synchronously and touch no pool: answers
 // from the opt-in content cache (WithCache), and errors known up front (an
 // empty path, a canceled context, a closed Reader).
+//
+// ReadInto reads until end of file: a buffer smaller than the file gets
+// its first len(buf) bytes and an error matching ErrTruncated.
 package fileio
 
 import (
@@ -30,6 +41,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,8 +99,14 @@ var (
 	// ErrEmptyPath is wrapped in the error of a read given an empty path.
 	ErrEmptyPath = errors.New("empty path: give the name of a file to read")
 	// ErrInvalidPath is wrapped in the error of a read whose path contains
-	// a NUL byte, which no file name can contain.
+	// a NUL byte, which no file name can contain. The *fs.PathError's Path
+	// holds the name quoted as by strconv.Quote, so that printing the error
+	// never prints the NUL byte.
 	ErrInvalidPath = errors.New("path contains a NUL byte")
+	// ErrTruncated is wrapped in the error of a ReadInto whose buffer is
+	// smaller than the file; the buffer holds the file's first len(buf)
+	// bytes.
+	ErrTruncated = errors.New("file is larger than the buffer")
 )
 
 // maxPath is the longest path the kernel accepts (PATH_MAX - 1).
@@ -115,7 +133,9 @@ func WithBackend(b Backend) Option {
 // WithMaxInFlight bounds the reads whose I/O is in progress at once
 // (default 256, at most 65536). A read started while the bound is reached
 // waits until one ends (back-pressure), or until its context is done or
-// the Reader is closed.
+// the Reader is closed. On the workers backend, a read canceled while
+// blocked in openat keeps its place until openat returns, so the bound
+// also bounds the opens left blocked in the kernel.
 //
 // Results waiting to be consumed do not count: each holds its pooled op
 // until Await, AwaitContext or Result consumes it, and the Reader creates
@@ -124,16 +144,22 @@ func WithMaxInFlight(n int) Option {
 	return func(c *config) { c.maxInFlight = n }
 }
 
-// WithWorkers sets the goroutines of the workers backend (default
-// 4 × GOMAXPROCS, at most the in-flight bound).
+// WithWorkers sets how many goroutines of the workers backend take new
+// reads (default 4 × GOMAXPROCS, at most the in-flight bound). A read that
+// waits on a stream, or whose open has blocked for 10-20 ms, hands its
+// place to a new goroutine and ends its own when the read ends, so there
+// may be more goroutines than this, never more taking new reads.
 func WithWorkers(n int) Option {
 	return func(c *config) { c.workers = n }
 }
 
 // WithCache enables a cache of whole-file contents of at most maxBytes.
 // ReadFile fills it; ReadFile and ReadInto of a cached path then complete
-// synchronously from memory. The cache does not notice later changes to
-// the files: call Forget or Purge when they change.
+// synchronously from memory. Only regular files whose contents had exactly
+// the size the file reported are cached: /proc and sysfs files (which
+// report 0 or 4096 whatever they hold), FIFOs and devices are read anew
+// every time. The cache does not notice later changes to the files: call
+// Forget or Purge when they change.
 func WithCache(maxBytes int64) Option {
 	return func(c *config) { c.cacheBytes = maxBytes }
 }
@@ -267,11 +293,13 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 		traceSync(EvSyncError, path, 0, err)
 		return vtask.FromError[[]byte](err)
 	}
+	var gen uint64
 	if r.cache != nil {
 		if b, ok := r.cache.get(path); ok {
 			traceSync(EvSyncCache, path, len(b), nil)
 			return vtask.FromResult(b)
 		}
+		gen = r.cache.generation()
 	}
 	o, err := r.acquire(ctx, path)
 	if err != nil {
@@ -279,22 +307,35 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 		return vtask.FromError[[]byte](err)
 	}
 	o.prepare(kindFile, ctx, path, nil)
+	o.cacheGen = gen
 	t := o.bytes.Task()
 	r.launch(o, ctx)
 	return t
 }
 
-// ReadInto reads the named file from its start into buf until buf is full
-// or the file ends, and completes with the number of bytes read. In steady
-// state it allocates nothing. buf must not be touched until the task
-// completes. Errors are as for ReadFile.
+// ReadInto reads the named file from its start into buf and completes
+// with the number of bytes read. In steady state it allocates nothing. buf
+// must not be touched until the task completes. Errors are as for
+// ReadFile.
+//
+// If the file holds more than len(buf) bytes, the read fails with a
+// *fs.PathError wrapping ErrTruncated, and buf holds the file's first
+// len(buf) bytes. To tell, a full buffer is followed by a one-byte read,
+// which costs what the end-of-file read of a larger buffer costs. A
+// stream (FIFO, pipe, device) has no end to compare with: its read ends
+// without error when buf is full, or at end of file.
 func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Task[int] {
 	if err := r.check(ctx, path); err != nil {
 		traceSync(EvSyncError, path, 0, err)
 		return vtask.FromError[int](err)
 	}
 	if r.cache != nil {
-		if n, ok := r.cache.copyTo(path, buf); ok {
+		if n, ok, truncated := r.cache.copyTo(path, buf); ok {
+			if truncated {
+				err := &fs.PathError{Op: "read", Path: path, Err: ErrTruncated}
+				traceSync(EvSyncCache, path, n, err)
+				return vtask.FromError[int](err)
+			}
 			traceSync(EvSyncCache, path, n, nil)
 			return vtask.FromResult(n)
 		}
@@ -322,7 +363,8 @@ func (r *Reader) check(ctx context.Context, path string) error {
 		return &fs.PathError{Op: "open", Path: path, Err: ErrEmptyPath}
 	}
 	if strings.IndexByte(path, 0) >= 0 {
-		return &fs.PathError{Op: "open", Path: path, Err: ErrInvalidPath}
+		// Quoted: printed raw, the NUL byte would garble a terminal or log.
+		return &fs.PathError{Op: "open", Path: strconv.Quote(path), Err: ErrInvalidPath}
 	}
 	if len(path) > maxPath {
 		return &fs.PathError{Op: "open", Path: path, Err: errNameTooLong}
@@ -394,8 +436,10 @@ func release(arg any) {
 // and every read in flight completes with an error wrapping ErrClosed. It
 // returns once the backend no longer touches any buffer. It also ends the
 // Reader's goroutines (the io_uring loop or the workers, and the cancel
-// watchers), which a Reader that is never closed keeps. Close is
-// idempotent.
+// watchers), which a Reader that is never closed keeps, with one
+// exception on the workers backend: a goroutine blocked inside openat
+// (a hung network mount) is left behind, and closes what openat returns
+// when it returns. Close is idempotent.
 func (r *Reader) Close() error {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
@@ -410,14 +454,16 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// Forget drops path from the content cache.
+// Forget drops path from the content cache. A ReadFile already in flight
+// (of any path) does not put its contents into the cache afterwards.
 func (r *Reader) Forget(path string) {
 	if r.cache != nil {
 		r.cache.forget(path)
 	}
 }
 
-// Purge empties the content cache.
+// Purge empties the content cache. As with Forget, no ReadFile in flight
+// fills it afterwards.
 func (r *Reader) Purge() {
 	if r.cache != nil {
 		r.cache.purge()

@@ -13,13 +13,13 @@ import (
 
 // sysState is the per-op scratch of the Linux backends.
 type sysState struct {
-	stx      unix.Statx_t   // io_uring statx result (pinned for the round)
-	st       unix.Stat_t    // workers fstat result
-	pfd      [1]unix.PollFd // workers: poll on pipes and FIFOs
-	stage    stage          // io_uring: the request in flight
-	active   bool           // io_uring: the loop owns this op
-	inKernel bool           // io_uring: a request of this op is outstanding
-	ud       uint64         // io_uring: user_data of that request
+	stx      unix.Statx_t // io_uring statx result (pinned for the round)
+	st       unix.Stat_t  // workers fstat result
+	stage    stage        // io_uring: the request in flight
+	active   bool         // io_uring: the loop owns this op
+	inKernel bool         // io_uring: a request of this op is outstanding
+	ud       uint64       // io_uring: user_data of that request
+	fdWait   bool         // io_uring: waiting in fdWait for a descriptor
 
 	// Written and read by the io_uring loop only, so that a late cancel
 	// can never touch a round that another goroutine owns.
@@ -98,8 +98,14 @@ type uringBackend struct {
 	statx      bool // size whole files with IORING_OP_STATX instead of fstat
 	inKernel   int  // op requests outstanding
 	active     int  // ops owned by the loop
-	shutting   bool
-	done       chan struct{}
+	fds        int  // descriptors open for ops (closes not yet submitted)
+	// fdWait holds ops whose openat failed with EMFILE or ENFILE while
+	// this Reader held descriptors: each close that completes retries one
+	// (all, once the Reader holds none), so reads wait for a descriptor
+	// instead of failing. Capacity: the in-flight bound.
+	fdWait   []*op
+	shutting bool
+	done     chan struct{}
 }
 
 // loopMem is the loop's memory that the kernel reads or writes.
@@ -143,6 +149,7 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 		mem:    new(loopMem),
 		done:   make(chan struct{}),
 		statx:  uringStatx,
+		fdWait: make([]*op, 0, inFlight),
 	}
 	b.memPin.Pin(b.mem)
 	go b.loop()
@@ -263,6 +270,13 @@ func (b *uringBackend) handle(req uint64) {
 				uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
 			}
 		}
+		for _, o := range b.fdWait {
+			o.sys.fdWait = false
+			o.fail("open", ErrClosed)
+			b.end(o)
+		}
+		clear(b.fdWait)
+		b.fdWait = b.fdWait[:0]
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
@@ -276,7 +290,7 @@ func (b *uringBackend) handle(req uint64) {
 			b.end(o)
 			return
 		}
-		b.submit(o, stOpen)
+		b.submit(o, stOpen, nil)
 	case reqCancel:
 		// A cancel for a round the loop already finished is stale: the op
 		// may be in a caller's hands again. Ignore it. Otherwise the round
@@ -288,11 +302,49 @@ func (b *uringBackend) handle(req uint64) {
 		if o.sys.active && o.sys.inKernel && o.ver.Load() == ver {
 			uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
 		}
+		if o.sys.fdWait && o.ver.Load() == ver {
+			i := 0
+			for b.fdWait[i] != o {
+				i++
+			}
+			last := len(b.fdWait) - 1
+			copy(b.fdWait[i:], b.fdWait[i+1:])
+			b.fdWait[last] = nil
+			b.fdWait = b.fdWait[:last]
+			o.sys.fdWait = false
+			o.fail("open", o.stopReason(true))
+			b.end(o)
+		}
 	}
 }
 
-// submit prepares the op's next request.
-func (b *uringBackend) submit(o *op, st stage) {
+// retryOpens resubmits the opens that failed for lack of descriptors: one
+// per descriptor just closed, or all of them once the Reader holds no
+// descriptor (an open that then fails again has nothing to wait for, and
+// fails with EMFILE).
+func (b *uringBackend) retryOpens() {
+	n := 1
+	if b.fds+b.closing == 0 {
+		n = len(b.fdWait)
+	}
+	for ; n > 0 && len(b.fdWait) > 0; n-- {
+		o := b.fdWait[0]
+		copy(b.fdWait, b.fdWait[1:])
+		b.fdWait[len(b.fdWait)-1] = nil
+		b.fdWait = b.fdWait[:len(b.fdWait)-1]
+		o.sys.fdWait = false
+		if err := o.stopReason(o.sys.canceled(o)); err != nil {
+			o.fail("open", err)
+			b.end(o)
+			continue
+		}
+		b.submit(o, stOpen, nil)
+	}
+}
+
+// submit prepares the op's next request; chunk is the destination of a
+// read.
+func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 	e := b.sqe()
 	ud := opUD(o.idx, o.ver.Load())
 	switch st {
@@ -302,10 +354,6 @@ func (b *uringBackend) submit(o *op, st stage) {
 		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
 	case stRead:
-		chunk := o.buf[o.n:]
-		if len(chunk) > maxChunk {
-			chunk = chunk[:maxChunk]
-		}
 		uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
 	}
 	o.sys.stage, o.sys.inKernel, o.sys.ud = st, true, ud
@@ -330,6 +378,7 @@ func (b *uringBackend) reap() {
 		case ud&udCloseBit != 0:
 			// A background close finished; its result is not reported.
 			b.closing--
+			b.retryOpens()
 		case ud&udCancelBit != 0:
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
@@ -352,6 +401,13 @@ func (b *uringBackend) step(o *op, res int32) {
 	stop := o.stopReason(o.sys.canceled(o))
 	switch st {
 	case stOpen:
+		if (res == -int32(unix.EMFILE) || res == -int32(unix.ENFILE)) && stop == nil && b.fds+b.closing > 0 {
+			// Out of descriptors while this Reader holds some: wait
+			// for one of them to close (retryOpens).
+			o.sys.fdWait = true
+			b.fdWait = append(b.fdWait, o)
+			return
+		}
 		if res < 0 {
 			if stop != nil {
 				o.fail("open", stop)
@@ -362,17 +418,21 @@ func (b *uringBackend) step(o *op, res int32) {
 			return
 		}
 		o.fd = res
+		b.fds++
 		switch {
 		case stop != nil:
 			o.fail("read", stop)
 			b.closeAndEnd(o)
 		case o.kind == kindFile && b.statx:
-			b.submit(o, stStatx)
-		case o.kind == kindFile:
+			b.submit(o, stStatx, nil)
+		default:
 			// fstat on the loop: IORING_OP_STATX is always handed to an
 			// io-wq kernel thread (it may block on a lookup), a hand-off
 			// per read and over a dozen more threads in BenchmarkReadFileSizing;
-			// fstat of an open descriptor does not block.
+			// fstat of an open descriptor does not block. ReadInto needs
+			// it too: the size says whether the file fits the buffer,
+			// and the type whether it is a stream, without a probe read
+			// (one more loop round trip).
 			err := unix.Fstat(int(o.fd), &o.sys.st)
 			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
 			if err != nil {
@@ -380,9 +440,11 @@ func (b *uringBackend) step(o *op, res int32) {
 				b.closeAndEnd(o)
 				return
 			}
-			b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
-			b.next(o)
-		default:
+			if o.kind == kindFile {
+				b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
+			} else {
+				o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
+			}
 			b.next(o)
 		}
 	case stStatx:
@@ -418,7 +480,10 @@ func (b *uringBackend) step(o *op, res int32) {
 		case res == 0: // end of file
 			b.closeAndEnd(o)
 		default:
-			o.n += int(res)
+			if o.advance(int(res)) {
+				b.closeAndEnd(o)
+				return
+			}
 			if stop != nil {
 				o.fail("read", stop)
 				b.closeAndEnd(o)
@@ -434,26 +499,19 @@ func (b *uringBackend) step(o *op, res int32) {
 func (b *uringBackend) sizeBuffer(o *op, mode uint32, size int64) {
 	if mode&unix.S_IFMT == unix.S_IFREG && size > 0 {
 		o.buf, o.exact = make([]byte, size), true
-	} else {
-		o.buf = make([]byte, 512)
+		o.pin.Pin(&o.buf[0])
 	}
-	o.pin.Pin(&o.buf[0])
+	// Otherwise chunk allocates 512 bytes and grows them until end of file.
 }
 
 // next issues the next read of o, or its close when the read is done.
 func (b *uringBackend) next(o *op) {
-	if o.n == len(o.buf) {
-		if o.kind == kindInto || o.exact {
-			b.closeAndEnd(o)
-			return
-		}
-		// Whole-file read of unknown size: grow like append does.
-		nb := make([]byte, 2*len(o.buf))
-		copy(nb, o.buf)
-		o.buf = nb
-		o.pin.Pin(&o.buf[0])
+	c := o.chunk(true)
+	if c == nil {
+		b.closeAndEnd(o)
+		return
 	}
-	b.submit(o, stRead)
+	b.submit(o, stRead, c)
 }
 
 // closeAndEnd ends o's round and closes its descriptor in the
@@ -467,6 +525,7 @@ func (b *uringBackend) closeAndEnd(o *op) {
 		uring.PrepClose(b.sqe(), o.fd, udCloseBit|uint64(uint32(o.fd)))
 		traceStep(EvSubmit, o, "close (in the background)", 0)
 		b.closing++
+		b.fds--
 		o.fd = -1
 	}
 	b.end(o)

@@ -3,60 +3,98 @@
 package fileio
 
 import (
+	"errors"
 	"io"
 	"os"
+	"time"
 )
 
-func runJob(arg any) {
-	o := arg.(*op)
-	w := o.r.be.(*workersBackend)
-	readPortable(o)
-	o.finish()
-	w.wg.Done()
-}
-
-func readPortable(o *op) {
-	stop := func() error { return o.stopReason(o.cancelVer.Load() == o.ver.Load()) }
-	if err := stop(); err != nil {
+// runJob is the portable worker job: package os opens and reads the file
+// (it allocates the *os.File of each read). The open is abandonable as on
+// Linux; a read of anything but a regular file or directory gives the
+// worker slot away first, since it may wait for a writer.
+func runJob(w *workersBackend, o *op) slotFate {
+	fate := slotKept
+	if err := stopNow(o); err != nil {
 		o.fail("open", err)
-		return
+		o.finish()
+		return fate
 	}
-	f, err := os.Open(o.path)
+	ver := o.ver.Load()
+	path := o.path
+	w.beginOpen(o, ver)
+	// Until endOpen, a cancel or Close may abandon the round at any
+	// moment: touch nothing of o but its atomics.
+	var f *os.File
+	var err error
+	stopped := w.stopping(o, ver)
+	if !stopped {
+		f, err = os.Open(path)
+	}
+	switch w.endOpen(o, ver) {
+	case openAbandoned:
+		if f != nil {
+			_ = f.Close()
+		}
+		w.abandonedReturned()
+		return slotAbandoned
+	case openDetached:
+		fate = slotGiven
+	}
+	if stopped {
+		o.fail("open", stopNow(o))
+		o.finish()
+		return fate
+	}
 	if err != nil {
 		o.err = err
-		return
+		o.finish()
+		return fate
 	}
-	defer f.Close()
-	if o.kind == kindFile {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-			o.buf, o.exact = make([]byte, fi.Size()), true
-		} else {
-			o.buf = make([]byte, 512)
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		o.stream = true
+		if fate == slotKept {
+			w.replace()
+			fate = slotGiven
 		}
+		o.streamRef.Store(&streamRef{f: f, ver: ver})
+	} else if err == nil && o.kind == kindFile && fi.Size() > 0 {
+		o.buf, o.exact = make([]byte, fi.Size()), true
 	}
+	readPortable(o, f)
+	o.streamRef.Store(nil)
+	o.finish()
+	_ = f.Close()
+	return fate
+}
+
+// stopNow reports why the read must stop now, or nil.
+func stopNow(o *op) error {
+	return o.stopReason(o.cancelVer.Load() == o.ver.Load())
+}
+
+func readPortable(o *op, f *os.File) {
 	for {
-		if err := stop(); err != nil {
+		if err := stopNow(o); err != nil {
 			o.fail("read", err)
 			return
 		}
-		if o.n == len(o.buf) {
-			if o.kind == kindInto || o.exact {
-				return
-			}
-			nb := make([]byte, 2*len(o.buf))
-			copy(nb, o.buf)
-			o.buf = nb
-		}
-		chunk := o.buf[o.n:]
-		if len(chunk) > maxChunk {
-			chunk = chunk[:maxChunk]
-		}
-		m, err := f.Read(chunk)
-		o.n += m
-		if err == io.EOF {
+		c := o.chunk(false)
+		if c == nil {
 			return
 		}
-		if err != nil {
+		m, err := f.Read(c)
+		if m > 0 && o.advance(m) {
+			return
+		}
+		switch {
+		case err == io.EOF:
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// Interrupted by a cancel or Close: the loop's check
+			// says which.
+			_ = f.SetReadDeadline(time.Time{})
+		case err != nil:
 			o.err = err
 			return
 		}

@@ -268,7 +268,11 @@ func (d *demo) cachedRead() error {
 	if _, err := d.r.ReadFile(context.Background(), d.path).Await(); err != nil {
 		return err
 	}
-	buf := make([]byte, 64)
+	fi, err := os.Stat(d.path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, fi.Size()) // a smaller buffer would fail with fileio.ErrTruncated
 	d.p.line("demo  r.ReadInto(ctx, %q, buf) again", short(d.path))
 	t := d.r.ReadInto(context.Background(), d.path, buf)
 	st, _ := t.Status()
