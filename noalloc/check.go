@@ -320,7 +320,7 @@ type visit struct {
 // not compiled yet are added to need, and the walk is repeated once they
 // are.
 func (c *checker) checkRoot(f *srcFunc, need map[string]bool) *Root {
-	root := &Root{Func: c.display(f.Key), Pos: c.rel(f.At)}
+	root := &Root{Func: c.display(f.Key), Pos: c.rel(f.At), Findings: []*Finding{}}
 	for sym := range c.out.funcs {
 		if canonical(sym) == f.Key {
 			root.Symbols = append(root.Symbols, sym)
@@ -382,6 +382,9 @@ func (c *checker) checkRoot(f *srcFunc, need map[string]bool) *Root {
 				fd.Kind = KindAlloc
 				fd.What = c.display(call.Target) + ": " + what
 				fd.Compiler = c.reasons(call.At)
+				for i := 0; i < len(inl) && len(fd.Compiler) == 0; i++ {
+					fd.Compiler = c.reasons(inl[i])
+				}
 				add(&fd)
 				continue
 			}
@@ -452,7 +455,20 @@ func (c *checker) allowed(at pos, inl []pos) string {
 
 // funcAt returns the declared function whose source holds at.
 func (c *checker) funcAt(at pos) *srcFunc {
-	for _, f := range c.byFile[at.File] {
+	fs, ok := c.byFile[at.File]
+	if !ok {
+		// Code inlined from a package whose calls were never followed:
+		// read its source now.
+		c.byFile[at.File] = nil
+		dir := filepath.Dir(at.File)
+		for _, p := range c.pkgs {
+			if p.Dir == dir {
+				c.read(p)
+			}
+		}
+		fs = c.byFile[at.File]
+	}
+	for _, f := range fs {
 		if at.Line >= f.At.Line && at.Line <= f.EndLine {
 			return f
 		}

@@ -82,6 +82,7 @@ var inFunc = regexp.MustCompile(` in (.+):$`)
 func (c *compilerOutput) parse(out []byte, dir string) {
 	var fn *asmFunc
 	var cur *decision
+	var dw deferWrappers
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
@@ -98,6 +99,7 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			}
 			op, arg := m[3], strings.TrimSpace(m[4])
 			if op != "CALL" && op != "JMP" && op != "BL" && op != "B" {
+				dw.track(op, arg)
 				continue
 			}
 			n, _ := strconv.Atoi(m[2])
@@ -105,6 +107,9 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			switch {
 			case strings.HasSuffix(arg, "(SB)"):
 				fn.Calls = append(fn.Calls, asmCall{At: at, Target: strings.TrimSuffix(arg, "(SB)")})
+			case op == "CALL" && dw.regs[arg] != "":
+				// An open-coded defer calling its wrapper: a static call.
+				fn.Calls = append(fn.Calls, asmCall{At: at, Target: dw.regs[arg]})
 			case op == "CALL" || op == "BL":
 				fn.Calls = append(fn.Calls, asmCall{At: at, Reg: arg})
 			}
@@ -118,6 +123,7 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			}
 			fn = &asmFunc{Sym: sym}
 			c.funcs[sym] = fn
+			dw = deferWrappers{regs: map[string]string{}, slots: map[string]string{}}
 			continue
 		}
 		if strings.HasPrefix(line, "# ") || strings.Contains(line, " SRODATA") || strings.Contains(line, " SNOPTRDATA") || strings.Contains(line, " SDATA") || strings.Contains(line, " SBSS") || strings.Contains(line, " SDWARF") {
@@ -189,5 +195,33 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 		if d.Func != "" {
 			cur = d
 		}
+	}
+}
+
+// deferWrappers follows, within one amd64 function, where the address of
+// a defer wrapper ("F.deferwrap1") goes: an open-coded defer stores it in a
+// stack slot and calls it through a register at the function's exits.
+// Only a register loaded from such a slot (or by the LEAQ itself), and not
+// overwritten since, counts; every other indirect call stays unverifiable.
+type deferWrappers struct {
+	regs  map[string]string // register → wrapper symbol it holds
+	slots map[string]string // stack slot → wrapper symbol stored there
+}
+
+func (d *deferWrappers) track(op, args string) {
+	src, dst, ok := strings.Cut(args, ", ")
+	if !ok {
+		return
+	}
+	switch {
+	case op == "LEAQ" && strings.HasSuffix(src, "(SB)") && strings.Contains(src, ".deferwrap"):
+		d.regs[dst] = strings.TrimSuffix(src, "(SB)")
+	case op == "MOVQ" && d.regs[src] != "" && strings.HasSuffix(dst, "(SP)"):
+		d.slots[dst] = d.regs[src]
+	case op == "MOVQ" && d.slots[src] != "":
+		d.regs[dst] = d.slots[src]
+	default:
+		delete(d.regs, dst)
+		delete(d.slots, dst)
 	}
 }

@@ -25,7 +25,7 @@ func init() {
 
 // errAllocates is returned when a marked function can allocate; main
 // exits 1 on it.
-var errAllocates = errors.New("a //zerogc:noalloc function can allocate (see the lines above)")
+var errAllocates = errors.New("a //zerogc:noalloc function can allocate")
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,11 +35,12 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // check runs "zerogc check" on the packages named by args, resolved in dir.
 func check(ctx context.Context, dir string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "[-v] [--json] [packages]  (default ./...)", stderr)
+	fs := newFlagSet("check", "[-v] [--json] [-C dir] [packages]  (default ./...)", stderr)
 	verbose := fs.Bool("v", false, "also print the allowed findings with their //zerogc:allow reasons, the functions proven clean and notes")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
+	fs.StringVar(&dir, "C", dir, "resolve the packages in `dir` (the go command's -C)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: zerogc check [-v] [--json] [packages]
+		fmt.Fprint(stderr, `Usage: zerogc check [-v] [--json] [-C dir] [packages]
 
 check builds the packages (default ./...) and, for every function whose doc
 comment holds a //zerogc:noalloc line, reports each way it can allocate on
