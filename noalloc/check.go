@@ -2,7 +2,10 @@ package noalloc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -142,6 +145,9 @@ type checker struct {
 	allows   map[pos]string
 	compiled map[string]bool
 	report   *Report
+	// instNotes say which generic functions were checked on an
+	// instantiation the checker made itself.
+	instNotes []string
 }
 
 func (c *checker) run(patterns []string) error {
@@ -193,6 +199,10 @@ func (c *checker) run(patterns []string) error {
 	if err := c.compile(first); err != nil {
 		return err
 	}
+	if err := c.instantiate(roots); err != nil {
+		return err
+	}
+	defer func() { c.report.Notes = append(c.report.Notes, c.instNotes...) }()
 	for {
 		need := map[string]bool{}
 		c.report.Roots = c.report.Roots[:0]
@@ -232,7 +242,7 @@ func (c *checker) read(p *pkgInfo) *srcPkg {
 }
 
 func (c *checker) compile(pkgs []string) error {
-	out, err := compile(c.ctx, c.dir, pkgs)
+	out, err := compile(c.ctx, c.dir, "", pkgs)
 	if err != nil {
 		return err
 	}
@@ -538,4 +548,87 @@ func (c *checker) reasons(at pos) []string {
 		rs = append(rs, s)
 	}
 	return rs
+}
+
+// instSubdir is the directory, under a marked package's, of the package
+// the checker adds (through the go command's -overlay, never on disk) to
+// instantiate marked generic functions that no checked package
+// instantiates.
+const instSubdir = "zerogc_noalloc_inst"
+
+// instantiate compiles, for every marked generic function that no checked
+// package instantiates, an instantiation with int for each type parameter
+// whose constraint allows it, so that its code is checked at least once.
+func (c *checker) instantiate(roots []*srcFunc) error {
+	have := map[string]bool{}
+	for sym := range c.out.funcs {
+		have[canonical(sym)] = true
+	}
+	srcs := map[string]*strings.Builder{}
+	var order []string
+	for _, f := range roots {
+		if !f.Generic || have[f.Key] {
+			continue
+		}
+		cons := f.Constraints
+		if f.Recv != "" {
+			cons = c.src[f.Pkg].typeParams[f.Recv]
+		}
+		ok := token.IsExported(f.Method) && (f.Recv == "" || token.IsExported(f.Recv))
+		for _, k := range cons {
+			ok = ok && (k == "any" || k == "interface{}" || k == "comparable")
+		}
+		if !ok {
+			continue // checkRoot notes that nothing was verified
+		}
+		args := "[" + strings.TrimSuffix(strings.Repeat("int, ", len(cons)), ", ") + "]"
+		expr := "p." + f.Method + args
+		switch {
+		case f.Recv != "" && f.Star:
+			expr = "(*p." + f.Recv + args + ")." + f.Method
+		case f.Recv != "":
+			expr = "p." + f.Recv + args + "." + f.Method
+		}
+		b := srcs[f.Pkg]
+		if b == nil {
+			b = new(strings.Builder)
+			fmt.Fprintf(b, "package zerogcinst\n\nimport p %q\n\n", f.Pkg)
+			srcs[f.Pkg] = b
+			order = append(order, f.Pkg)
+		}
+		fmt.Fprintf(b, "var _ = %s\n", expr)
+		c.instNotes = append(c.instNotes, fmt.Sprintf("%s: %s is instantiated by no checked package; checked as %s", c.rel(f.At), c.display(f.Key), strings.TrimPrefix(expr, "p.")))
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	tmp, err := os.MkdirTemp("", "zerogc-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	replace := map[string]string{}
+	var pkgs []string
+	for i, pkg := range order {
+		file := filepath.Join(tmp, fmt.Sprintf("inst%d.go", i))
+		if err := os.WriteFile(file, []byte(srcs[pkg].String()), 0o644); err != nil {
+			return err
+		}
+		replace[filepath.Join(c.pkgs[pkg].Dir, instSubdir, "inst.go")] = file
+		pkgs = append(pkgs, pkg+"/"+instSubdir)
+	}
+	overlay, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return err
+	}
+	ov := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
+		return err
+	}
+	out, err := compile(c.ctx, c.dir, ov, pkgs)
+	if err != nil {
+		return fmt.Errorf("instantiating generic functions: %v", err)
+	}
+	c.out.parse(out, c.dir)
+	return nil
 }

@@ -36,7 +36,15 @@ func corpusWants(t *testing.T) map[string]string {
 		if !ok {
 			t.Fatalf("%s is marked but has no want: line", fd.Name.Name)
 		}
-		wants["corpus."+fd.Name.Name] = strings.Fields(after)[0]
+		name := fd.Name.Name
+		if fd.Recv != nil {
+			recv, star, _ := recvName(fd.Recv.List[0].Type)
+			name = recv + "." + name
+			if star {
+				name = "(*" + recv + ")." + fd.Name.Name
+			}
+		}
+		wants["corpus."+name] = strings.Fields(after)[0]
 	}
 	return wants
 }

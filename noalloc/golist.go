@@ -67,8 +67,11 @@ func listPackages(ctx context.Context, dir string, patterns []string) ([]*pkgInf
 // with the compiled package, so on an unchanged tree this costs no
 // compilation. "go list -export" is used instead of "go build" because it
 // compiles without linking main packages.
-func compile(ctx context.Context, dir string, pkgs []string) ([]byte, error) {
+func compile(ctx context.Context, dir, overlay string, pkgs []string) ([]byte, error) {
 	args := []string{"list", "-e", "-export", "-f", "{{if .Error}}{{.ImportPath}}: {{.Error}}{{end}}"}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
 	for _, p := range pkgs {
 		args = append(args, "-gcflags="+p+"=-m=2 -S")
 	}

@@ -69,7 +69,7 @@ func newCompilerOutput() *compilerOutput {
 }
 
 // asmInst matches an instruction line of -S: "\t0x0023 00035 (/abs/file.go:121)\tCALL\tsym(SB)".
-var asmInst = regexp.MustCompile(`^\t0x[0-9a-f]+ \d+ \((.*):(\d+)\)\t([A-Z][A-Z0-9.]*)\t?(.*)$`)
+var asmInst = regexp.MustCompile(`^\t0x[0-9a-f]+ (\d+) \((.*):(\d+)\)\t([A-Z][A-Z0-9.]*)\t?(.*)$`)
 
 // diag matches a compiler diagnostic: "file.go:12:7: message".
 var diag = regexp.MustCompile(`^(.+?\.go):(\d+):(\d+): (.*)$`)
@@ -82,12 +82,16 @@ var inFunc = regexp.MustCompile(` in (.+):$`)
 func (c *compilerOutput) parse(out []byte, dir string) {
 	var fn *asmFunc
 	var cur *decision
-	var dw deferWrappers
+	var insts []inst
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
 	for sc.Scan() {
 		line := sc.Text()
+		if fn != nil && !strings.HasPrefix(line, "\t") {
+			fn.Calls = calls(insts)
+			fn, insts = nil, insts[:0]
+		}
 		if strings.HasPrefix(line, "\t") {
 			cur = nil
 			if fn == nil {
@@ -97,23 +101,14 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			if m == nil {
 				continue // hex dump, rel lines
 			}
-			op, arg := m[3], strings.TrimSpace(m[4])
-			if op != "CALL" && op != "JMP" && op != "BL" && op != "B" {
-				dw.track(op, arg)
-				continue
-			}
-			n, _ := strconv.Atoi(m[2])
-			at := pos{File: m[1], Line: n}
-			switch {
-			case strings.HasSuffix(arg, "(SB)"):
-				fn.Calls = append(fn.Calls, asmCall{At: at, Target: strings.TrimSuffix(arg, "(SB)")})
-			case op == "CALL" && dw.regs[arg] != "":
-				// An open-coded defer calling its wrapper: a static call.
-				fn.Calls = append(fn.Calls, asmCall{At: at, Target: dw.regs[arg]})
-			case op == "CALL" || op == "BL":
-				fn.Calls = append(fn.Calls, asmCall{At: at, Reg: arg})
-			}
+			ln, _ := strconv.Atoi(m[3])
+			pc, _ := strconv.Atoi(m[1])
+			insts = append(insts, inst{pc: pc, at: pos{File: m[2], Line: ln}, op: m[4], arg: strings.TrimSpace(m[5])})
 			continue
+		}
+		if fn != nil {
+			fn.Calls = calls(insts)
+			fn, insts = nil, insts[:0]
 		}
 		if i := strings.Index(line, " STEXT"); i > 0 && !strings.Contains(line[:i], ".go:") {
 			sym := line[:i]
@@ -123,18 +118,13 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			}
 			fn = &asmFunc{Sym: sym}
 			c.funcs[sym] = fn
-			dw = deferWrappers{regs: map[string]string{}, slots: map[string]string{}}
 			continue
-		}
-		if strings.HasPrefix(line, "# ") || strings.Contains(line, " SRODATA") || strings.Contains(line, " SNOPTRDATA") || strings.Contains(line, " SDATA") || strings.Contains(line, " SBSS") || strings.Contains(line, " SDWARF") {
-			fn = nil
 		}
 		m := diag.FindStringSubmatch(line)
 		if m == nil {
 			cur = nil
 			continue
 		}
-		fn = nil
 		file := m[1]
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(dir, file)
@@ -196,32 +186,134 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			cur = d
 		}
 	}
+	if fn != nil {
+		fn.Calls = calls(insts)
+	}
 }
 
-// deferWrappers follows, within one amd64 function, where the address of
-// a defer wrapper ("F.deferwrap1") goes: an open-coded defer stores it in a
-// stack slot and calls it through a register at the function's exits.
-// Only a register loaded from such a slot (or by the LEAQ itself), and not
-// overwritten since, counts; every other indirect call stays unverifiable.
-type deferWrappers struct {
-	regs  map[string]string // register → wrapper symbol it holds
-	slots map[string]string // stack slot → wrapper symbol stored there
+// inst is one instruction of a -S listing.
+type inst struct {
+	pc      int
+	at      pos
+	op, arg string
 }
 
-func (d *deferWrappers) track(op, args string) {
-	src, dst, ok := strings.Cut(args, ", ")
-	if !ok {
-		return
+// calls returns the calls of one function's instructions. An indirect
+// call whose target is the code of a closure or defer wrapper of this
+// function, provably, is a static call of it (see closureFlow).
+func calls(insts []inst) []asmCall {
+	targets := map[int]bool{}
+	for _, in := range insts {
+		if strings.HasPrefix(in.op, "J") {
+			if n, err := strconv.Atoi(in.arg); err == nil {
+				targets[n] = true
+			}
+		}
+	}
+	var out []asmCall
+	cf := newClosureFlow()
+	for _, in := range insts {
+		if targets[in.pc] {
+			cf.join()
+		}
+		switch {
+		case in.op != "CALL" && in.op != "JMP" && in.op != "BL" && in.op != "B":
+			cf.track(in.op, in.arg)
+		case strings.HasSuffix(in.arg, "(SB)"):
+			out = append(out, asmCall{At: in.at, Target: strings.TrimSuffix(in.arg, "(SB)")})
+			cf.join()
+		case in.op == "CALL" && cf.code[in.arg] != "":
+			out = append(out, asmCall{At: in.at, Target: cf.code[in.arg]})
+			cf.join()
+		case in.op == "CALL" || in.op == "BL":
+			out = append(out, asmCall{At: in.at, Reg: in.arg})
+			cf.join()
+		}
+	}
+	return out
+}
+
+// closureFlow follows, within one amd64 function, where the address of a
+// closure's code ("F.func1", "F.deferwrap1") goes. An open-coded defer
+// stores the code (or a stack closure holding it) in a stack slot and calls
+// it through a register at the function's exits; a call of a register that
+// provably holds that code is a static call.
+//
+// Soundness: registers are forgotten at every branch target and after
+// every call (the ABI clobbers them), so a register value is only trusted
+// along straight-line code; a stack slot written with two different
+// values, or with anything unknown, is poisoned for the whole function.
+type closureFlow struct {
+	code     map[string]string // location → closure code it holds
+	ptr      map[string]string // location → closure code at the address it holds
+	poisoned map[string]bool   // stack slots written with differing values
+}
+
+func newClosureFlow() *closureFlow {
+	return &closureFlow{code: map[string]string{}, ptr: map[string]string{}, poisoned: map[string]bool{}}
+}
+
+func isSlot(loc string) bool { return strings.HasSuffix(loc, "(SP)") }
+
+// join forgets the registers, keeping what the stack slots hold.
+func (f *closureFlow) join() {
+	for _, m := range []map[string]string{f.code, f.ptr} {
+		for loc := range m {
+			if !isSlot(loc) {
+				delete(m, loc)
+			}
+		}
+	}
+}
+
+func (f *closureFlow) set(dst string, code, ptr string) {
+	if isSlot(dst) {
+		if f.poisoned[dst] {
+			return
+		}
+		if (code == "" && ptr == "") || (f.code[dst] != "" && f.code[dst] != code) || (f.ptr[dst] != "" && f.ptr[dst] != ptr) {
+			if f.code[dst] != "" || f.ptr[dst] != "" || code != "" || ptr != "" {
+				f.poisoned[dst] = true
+			}
+			delete(f.code, dst)
+			delete(f.ptr, dst)
+			return
+		}
+	}
+	delete(f.code, dst)
+	delete(f.ptr, dst)
+	if code != "" {
+		f.code[dst] = code
+	}
+	if ptr != "" {
+		f.ptr[dst] = ptr
+	}
+}
+
+func isClosureCode(sym string) bool {
+	last := sym[strings.LastIndexByte(sym, '.')+1:]
+	return strings.HasPrefix(last, "func") || strings.HasPrefix(last, "deferwrap")
+}
+
+func (f *closureFlow) track(op, args string) {
+	src, dst := "", args
+	if i := strings.LastIndex(args, ", "); i >= 0 {
+		src, dst = args[:i], args[i+2:]
 	}
 	switch {
-	case op == "LEAQ" && strings.HasSuffix(src, "(SB)") && strings.Contains(src, ".deferwrap"):
-		d.regs[dst] = strings.TrimSuffix(src, "(SB)")
-	case op == "MOVQ" && d.regs[src] != "" && strings.HasSuffix(dst, "(SP)"):
-		d.slots[dst] = d.regs[src]
-	case op == "MOVQ" && d.slots[src] != "":
-		d.regs[dst] = d.slots[src]
+	case dst == "" || strings.HasPrefix(dst, "$"):
+		// No destination (RET, NOP) or none that can hold code (PCDATA).
+	case src == "":
+		f.set(dst, "", "") // a one-operand instruction rewrites its operand
+	case op == "LEAQ" && strings.HasSuffix(src, "(SB)") && isClosureCode(strings.TrimSuffix(src, "(SB)")):
+		f.set(dst, strings.TrimSuffix(src, "(SB)"), "")
+	case op == "LEAQ" && isSlot(src) && !f.poisoned[src] && f.code[src] != "":
+		f.set(dst, "", f.code[src])
+	case op == "MOVQ" && strings.HasPrefix(src, "(") && f.ptr[strings.Trim(src, "()")] != "":
+		f.set(dst, f.ptr[strings.Trim(src, "()")], "")
+	case op == "MOVQ" && !(isSlot(src) && f.poisoned[src]):
+		f.set(dst, f.code[src], f.ptr[src])
 	default:
-		delete(d.regs, dst)
-		delete(d.slots, dst)
+		f.set(dst, "", "")
 	}
 }

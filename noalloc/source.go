@@ -19,6 +19,7 @@ const (
 // srcFunc is a function declaration: where its body lies and what its
 // compiled symbol is called once type arguments are removed.
 type srcFunc struct {
+	Pkg      string // import path
 	Key      string // canonical symbol: "path.F", "path.(*T).M", "path.T.M"
 	Name     string // "F", "(*T).M"
 	At       pos
@@ -26,19 +27,28 @@ type srcFunc struct {
 	NoAlloc  bool
 	Generic  bool
 	Bodyless bool // declared without a body: assembly or a linkname
+	// Recv and Method name a method's receiver type and method; for a
+	// function, Method is its name.
+	Recv, Method string
+	Star         bool
+	// Constraints are the constraints of the type parameters, as source:
+	// the function's own, or the receiver type's for a method.
+	Constraints []string
 }
 
 // srcPkg is what the checker read from a package's Go files.
 type srcPkg struct {
 	funcs  []*srcFunc
 	allows map[pos]string // line → reason of a //zerogc:allow that covers it
-	errs   []string
+	// typeParams are the constraints of the generic types' parameters.
+	typeParams map[string][]string
+	errs       []string
 }
 
 // readPackage parses the Go files of p (comments included) and collects
 // its functions and directives.
 func readPackage(p *pkgInfo) *srcPkg {
-	sp := &srcPkg{allows: map[pos]string{}}
+	sp := &srcPkg{allows: map[pos]string{}, typeParams: map[string][]string{}}
 	fset := token.NewFileSet()
 	files := append(append([]string(nil), p.GoFiles...), p.CgoFiles...)
 	for _, name := range files {
@@ -55,6 +65,14 @@ func readPackage(p *pkgInfo) *srcPkg {
 		}
 		sp.readDirectives(fset, f, path, src)
 		for _, d := range f.Decls {
+			if gd, ok := d.(*ast.GenDecl); ok {
+				for _, spec := range gd.Specs {
+					if ts, ok := spec.(*ast.TypeSpec); ok && ts.TypeParams != nil {
+						sp.typeParams[ts.Name.Name] = constraints(src, fset, ts.TypeParams)
+					}
+				}
+				continue
+			}
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok {
 				continue
@@ -66,15 +84,21 @@ func readPackage(p *pkgInfo) *srcPkg {
 				Generic:  fd.Type.TypeParams != nil,
 			}
 			sf.Name = fd.Name.Name
+			sf.Method = fd.Name.Name
+			if fd.Type.TypeParams != nil {
+				sf.Constraints = constraints(src, fset, fd.Type.TypeParams)
+			}
 			if fd.Recv != nil && len(fd.Recv.List) == 1 {
 				recv, star, generic := recvName(fd.Recv.List[0].Type)
 				sf.Generic = sf.Generic || generic
+				sf.Recv, sf.Star = recv, star
 				if star {
 					sf.Name = "(*" + recv + ")." + fd.Name.Name
 				} else {
 					sf.Name = recv + "." + fd.Name.Name
 				}
 			}
+			sf.Pkg = p.ImportPath
 			sf.Key = p.ImportPath + "." + sf.Name
 			if fd.Doc != nil {
 				for _, c := range fd.Doc.List {
@@ -160,4 +184,17 @@ func (sp *srcPkg) readDirectives(fset *token.FileSet, f *ast.File, path string, 
 func alone(src []byte, offset int) bool {
 	start := bytes.LastIndexByte(src[:offset], '\n') + 1
 	return len(bytes.TrimSpace(src[start:offset])) == 0
+}
+
+// constraints returns the source text of the constraint of each type
+// parameter in list.
+func constraints(src []byte, fset *token.FileSet, list *ast.FieldList) []string {
+	var cs []string
+	for _, f := range list.List {
+		text := string(src[fset.Position(f.Type.Pos()).Offset:fset.Position(f.Type.End()).Offset])
+		for range max(len(f.Names), 1) {
+			cs = append(cs, text)
+		}
+	}
+	return cs
 }

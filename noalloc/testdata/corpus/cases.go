@@ -489,3 +489,37 @@ func CaseStdlibBuilder() {
 	b.WriteString(str)
 	sinkS = b.String()
 }
+
+// want: clean
+//
+//zerogc:noalloc
+func CaseDeferClosure() {
+	x := n
+	defer func() { sinkN = x }()
+	x++
+}
+
+// BoxUnused is generic and instantiated by nothing in the corpus: the
+// checker instantiates it itself.
+//
+// want: alloc
+//
+//zerogc:noalloc
+func BoxUnused[V any](v V) { sinkI = v }
+
+// Pair is a generic type whose method no code calls.
+type Pair[K comparable, V any] struct {
+	k K
+	v V
+}
+
+// Swap is clean for every instantiation.
+//
+// want: clean
+//
+//zerogc:noalloc
+func (p *Pair[K, V]) Swap(k K, v V) (K, V) {
+	ok, ov := p.k, p.v
+	p.k, p.v = k, v
+	return ok, ov
+}
