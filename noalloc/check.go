@@ -387,7 +387,7 @@ func (c *checker) checkRoot(f *srcFunc, need map[string]bool) *Root {
 				add(&fd)
 				continue
 			}
-			if what, ok := allocators[call.Target]; ok {
+			if what, ok := allocates(call.Target); ok {
 				fd := base
 				fd.Kind = KindAlloc
 				fd.What = c.display(call.Target) + ": " + what

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // pkgInfo is the part of "go list -json" the checker reads.
@@ -25,9 +27,19 @@ type pkgInfo struct {
 	Error      *struct{ Err string }
 }
 
+// debug, set by ZEROGC_CHECK_DEBUG=1, prints each go command run and its
+// duration to standard error.
+var debug = os.Getenv("ZEROGC_CHECK_DEBUG") == "1"
+
 // goCmd runs the go command in dir and returns its standard output and
 // standard error.
 func goCmd(ctx context.Context, dir string, args ...string) (stdout, stderr []byte, err error) {
+	if debug {
+		start := time.Now()
+		defer func() {
+			fmt.Fprintf(os.Stderr, "zerogc check: %.2fs go %s\n", time.Since(start).Seconds(), strings.Join(args[:min(len(args), 12)], " "))
+		}()
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer

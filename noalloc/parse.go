@@ -68,11 +68,66 @@ func newCompilerOutput() *compilerOutput {
 	}
 }
 
-// asmInst matches an instruction line of -S: "\t0x0023 00035 (/abs/file.go:121)\tCALL\tsym(SB)".
-var asmInst = regexp.MustCompile(`^\t0x[0-9a-f]+ (\d+) \((.*):(\d+)\)\t([A-Z][A-Z0-9.]*)\t?(.*)$`)
+// parseInst parses an instruction line of -S:
+// "\t0x0023 00035 (/abs/file.go:121)\tCALL\tsym(SB)". Hex dumps and
+// relocation lines are not instructions.
+func parseInst(line string) (inst, bool) {
+	rest, ok := strings.CutPrefix(line, "\t0x")
+	if !ok {
+		return inst{}, false
+	}
+	_, rest, ok = strings.Cut(rest, " ")
+	if !ok {
+		return inst{}, false
+	}
+	pcText, rest, ok := strings.Cut(rest, " (")
+	if !ok {
+		return inst{}, false
+	}
+	pc, err := strconv.Atoi(pcText)
+	if err != nil {
+		return inst{}, false
+	}
+	where, rest, ok := strings.Cut(rest, ")\t")
+	if !ok {
+		return inst{}, false
+	}
+	i := strings.LastIndexByte(where, ':')
+	if i < 0 {
+		return inst{}, false
+	}
+	ln, err := strconv.Atoi(where[i+1:])
+	if err != nil {
+		return inst{}, false
+	}
+	op, arg, _ := strings.Cut(rest, "\t")
+	return inst{pc: pc, at: pos{File: where[:i], Line: ln}, op: op, arg: strings.TrimSpace(arg)}, true
+}
 
-// diag matches a compiler diagnostic: "file.go:12:7: message".
-var diag = regexp.MustCompile(`^(.+?\.go):(\d+):(\d+): (.*)$`)
+// parseDiag splits a compiler diagnostic "file.go:12:7: message" into
+// file, line, column and message; nil if line is not one.
+func parseDiag(line string) []string {
+	i := strings.Index(line, ".go:")
+	if i < 0 {
+		return nil
+	}
+	file, rest := line[:i+3], line[i+4:]
+	ln, rest, ok := strings.Cut(rest, ":")
+	if !ok {
+		return nil
+	}
+	col, msg, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return nil
+	}
+	if _, err := strconv.Atoi(ln); err != nil {
+		return nil
+	}
+	if _, err := strconv.Atoi(col); err != nil {
+		return nil
+	}
+	return []string{line, file, ln, col, msg}
+}
 
 // inFunc matches the " in F:" that -m=2 puts at the end of an explained decision.
 var inFunc = regexp.MustCompile(` in (.+):$`)
@@ -97,13 +152,11 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			if fn == nil {
 				continue
 			}
-			m := asmInst.FindStringSubmatch(line)
-			if m == nil {
+			in, ok := parseInst(line)
+			if !ok {
 				continue // hex dump, rel lines
 			}
-			ln, _ := strconv.Atoi(m[3])
-			pc, _ := strconv.Atoi(m[1])
-			insts = append(insts, inst{pc: pc, at: pos{File: m[2], Line: ln}, op: m[4], arg: strings.TrimSpace(m[5])})
+			insts = append(insts, in)
 			continue
 		}
 		if fn != nil {
@@ -120,7 +173,7 @@ func (c *compilerOutput) parse(out []byte, dir string) {
 			c.funcs[sym] = fn
 			continue
 		}
-		m := diag.FindStringSubmatch(line)
+		m := parseDiag(line)
 		if m == nil {
 			cur = nil
 			continue

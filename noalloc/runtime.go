@@ -52,6 +52,8 @@ var allocators = map[string]string{
 	"runtime.deferproc":               "defer that allocates its record (a defer in a loop, or too many defers)",
 	"runtime.deferprocat":             "defer that allocates its record (defer in a range-over-func body)",
 	"runtime.newproc":                 "go statement (a new goroutine)",
+	"runtime.(*Pinner).Pin":           "pins a pointer (allocates the Pinner's state on first use, and its list beyond 5 pointers)",
+	"runtime.SetFinalizer":            "sets a finalizer (allocates its record)",
 	"internal/bytealg.MakeNoZero":     "allocation by the runtime (make without zeroing)",
 	"reflect.unsafe_New":              "allocation by the runtime (reflect.New)",
 	"reflect.unsafe_NewArray":         "allocation by the runtime (reflect.MakeSlice)",
@@ -61,6 +63,25 @@ var allocators = map[string]string{
 	"reflect.mapassign_faststr0":      "map assignment by reflect",
 	"reflect.growslice":               "append by reflect",
 	"internal/reflectlite.unsafe_New": "allocation by the runtime",
+}
+
+// allocatorPrefixes are generic runtime functions, compiled per
+// instantiation, that allocate.
+var allocatorPrefixes = map[string]string{
+	"runtime.AddCleanup[": "adds a cleanup (allocates its record and closure)",
+}
+
+// allocates returns what the call of sym allocates for, if it does.
+func allocates(sym string) (string, bool) {
+	if what, ok := allocators[sym]; ok {
+		return what, true
+	}
+	for p, what := range allocatorPrefixes {
+		if strings.HasPrefix(sym, p) {
+			return what, true
+		}
+	}
+	return "", false
 }
 
 // opaque are runtime functions that call code the checker cannot see.
