@@ -354,7 +354,8 @@ func (c *checker) checkRoot(f *srcFunc, need map[string]bool) *Root {
 		queue = append(queue, visit{sym: s})
 	}
 	add := func(fd *Finding) {
-		key := fd.Kind + fd.Pos + fd.What + fd.Func
+		// One finding per site and callee, whatever the instantiation.
+		key := fd.Kind + fd.Pos + fd.What + canonical(fd.Func)
 		if dedup[key] {
 			return
 		}
@@ -391,9 +392,9 @@ func (c *checker) checkRoot(f *srcFunc, need map[string]bool) *Root {
 				fd := base
 				fd.Kind = KindAlloc
 				fd.What = c.display(call.Target) + ": " + what
-				fd.Compiler = c.reasons(call.At)
+				fd.Compiler = c.reasons(fn.Sym, call.At)
 				for i := 0; i < len(inl) && len(fd.Compiler) == 0; i++ {
-					fd.Compiler = c.reasons(inl[i])
+					fd.Compiler = c.reasons(fn.Sym, inl[i])
 				}
 				add(&fd)
 				continue
@@ -534,10 +535,29 @@ func calleeMatches(callee string, f *srcFunc) bool {
 	return callee == f.Name || strings.HasSuffix(callee, "."+f.Name) || strings.HasSuffix(f.Key, "/"+callee)
 }
 
-// reasons returns the escape decisions at at, with their explanations.
-func (c *checker) reasons(at pos) []string {
+// reasons returns the escape decisions at at, with their explanations:
+// those escape analysis made for the compiled function sym if it made any
+// there, else every distinct decision at that line (code inlined from
+// elsewhere, explained in the function it came from).
+func (c *checker) reasons(sym string, at pos) []string {
+	ds := c.out.decisions[at]
+	var own []*decision
+	for _, d := range ds {
+		if d.Func != "" && strings.HasSuffix(sym, "."+d.Func) {
+			own = append(own, d)
+		}
+	}
+	if len(own) > 0 {
+		ds = own
+	}
 	var rs []string
-	for _, d := range c.out.decisions[at] {
+	seen := map[string]bool{}
+	for _, d := range ds {
+		key := fmt.Sprintf("%d %s", d.Col, d.Msg)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		s := fmt.Sprintf("%s:%d: %s", c.rel(d.At), d.Col, d.Msg)
 		if d.Func != "" {
 			s += " (in " + d.Func + ")"
