@@ -22,6 +22,21 @@ func chainCopy(t *testing.T) string {
 	return dir
 }
 
+// editFile replaces the first old in the file at path with new.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte(old)) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(src, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCheckBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -54,15 +69,7 @@ func TestCheckHelp(t *testing.T) {
 
 func TestCheckBadDirective(t *testing.T) {
 	dir := chainCopy(t)
-	path := filepath.Join(dir, "helper", "helper.go")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src = bytes.Replace(src, []byte("// Step does"), []byte("//zerogc:allow\n// Step does"), 1)
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, filepath.Join(dir, "helper", "helper.go"), "// Step does", "//zerogc:allow\n// Step does")
 	var out, errb bytes.Buffer
 	code := run([]string{"check", "-C", dir}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "helper.go:6: //zerogc:allow needs a reason") {
@@ -83,15 +90,7 @@ func TestCheckExitStatus(t *testing.T) {
 	if !strings.Contains(out.String(), "0 of 1 marked functions can allocate") {
 		t.Errorf("clean module: summary missing:\n%s", out.String())
 	}
-	path := filepath.Join("helper", "helper.go")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src = bytes.Replace(src, []byte("\treturn x\n"), []byte("\t_ = fmt.Sprint(x)\n\treturn x\n"), 1)
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, filepath.Join("helper", "helper.go"), "\treturn x\n", "\t_ = fmt.Sprint(x)\n\treturn x\n")
 	out.Reset()
 	errb.Reset()
 	if code := run([]string{"check"}, &out, &errb); code != 1 {

@@ -523,3 +523,14 @@ func (p *Pair[K, V]) Swap(k K, v V) (K, V) {
 	p.k, p.v = k, v
 	return ok, ov
 }
+
+// want: alloc
+//
+//zerogc:noalloc
+func CaseDeferChosenClosure() {
+	f := func() { sinkN++ }
+	if n > 100 {
+		f = func() { sinkP = new(int) }
+	}
+	defer f()
+}
