@@ -108,6 +108,19 @@ func (r *Report) OK() bool {
 // An error means the check could not run (a package does not build, a
 // directive is malformed); allocations are reported in the Report.
 func Check(ctx context.Context, dir string, patterns []string) (*Report, error) {
+	return CheckWith(ctx, dir, patterns, Options{})
+}
+
+// Options change what CheckWith checks.
+type Options struct {
+	// AllFunctions checks every function with a body in the matched
+	// packages as if it were marked //zerogc:noalloc: the verdict tune
+	// shows for a snippet's functions.
+	AllFunctions bool
+}
+
+// CheckWith is Check with options.
+func CheckWith(ctx context.Context, dir string, patterns []string, opts Options) (*Report, error) {
 	start := time.Now()
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
@@ -126,6 +139,7 @@ func Check(ctx context.Context, dir string, patterns []string) (*Report, error) 
 		allows:   map[pos]string{},
 		compiled: map[string]bool{},
 		report:   &Report{Dir: abs},
+		opts:     opts,
 	}
 	if err := c.run(patterns); err != nil {
 		return nil, err
@@ -145,6 +159,7 @@ type checker struct {
 	allows   map[pos]string
 	compiled map[string]bool
 	report   *Report
+	opts     Options
 	// instNotes say which generic functions were checked on an
 	// instantiation the checker made itself.
 	instNotes []string
@@ -170,7 +185,7 @@ func (c *checker) run(patterns []string) error {
 		sp := c.read(p)
 		errs = append(errs, sp.errs...)
 		for _, f := range sp.funcs {
-			if f.NoAlloc {
+			if f.NoAlloc || c.opts.AllFunctions && !f.Bodyless {
 				roots = append(roots, f)
 				marked[p.ImportPath] = true
 				generic = generic || f.Generic

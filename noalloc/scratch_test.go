@@ -103,3 +103,25 @@ func TestCheckScratchEdit(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAllFunctions checks every function of the small module, marked
+// or not, as tune will for a snippet: Describe calls fmt.Sprint, Step does
+// arithmetic only.
+func TestCheckAllFunctions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := CheckWith(ctx, copyChain(t, "", ""), nil, Options{AllFunctions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range rep.Roots {
+		got[r.Func] = r.OK()
+	}
+	want := map[string]bool{"hot.Hot": true, "helper.Step": true, "helper.Describe": false}
+	for name, ok := range want {
+		if v, found := got[name]; !found || v != ok {
+			t.Errorf("%s: in report %v, proven %v; want proven %v (report: %v)", name, found, v, ok, got)
+		}
+	}
+}
