@@ -485,7 +485,7 @@ func (c *Core[T]) take() (T, error) {
 		}
 		c.home.Put((*Completion[T])(unsafe.Pointer(c)))
 	case c.rec != nil:
-		//zerogc:allow returns the operation to its pool; the recyclers call pool.Put, which is marked
+		//zerogc:allow returns a vtask operation (runOp, whenAllOp, whenAnyOp) to its pool; pool.Put is marked
 		c.rec.recycle()
 	case c.relFn != nil:
 		//zerogc:allow the release function the source's owner installed
