@@ -121,13 +121,16 @@ func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) 
 		for size < len(path)+1 {
 			size <<= 1
 		}
+		//zerogc:allow the path buffer grows to the longest path the op has held, then is reused
 		o.cpath = make([]byte, size)
 	}
 	o.cpath = o.cpath[:len(path)+1]
 	copy(o.cpath, path)
 	o.cpath[len(path)] = 0
+	//zerogc:allow the op's Pinner is reused: two pins per round fit its inline slots
 	o.pin.Pin(&o.cpath[0])
 	if len(buf) > 0 {
+		//zerogc:allow the op's Pinner is reused: two pins per round fit its inline slots
 		o.pin.Pin(&buf[0])
 	}
 }
@@ -136,10 +139,13 @@ func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) 
 // backend, so the round's unwatch signal always follows its arming.
 func (o *op) watch(ctx context.Context) {
 	if o.watchCh == nil {
+		//zerogc:allow once per op: its watcher's channels and goroutine serve every later round
 		o.watchCh = make(chan watchReq, 1)
 		// Two rounds can be pending: the watcher may still be draining the
 		// previous round's signal when this round ends.
+		//zerogc:allow once per op: its watcher's channels and goroutine serve every later round
 		o.unwatchCh = make(chan struct{}, 2)
+		//zerogc:allow once per op: its watcher's channels and goroutine serve every later round
 		go o.watcher()
 	}
 	o.watching = true
@@ -221,6 +227,7 @@ func (o *op) end(releaseToken bool) {
 	// cached: /proc files report 0 and sysfs files 4096 whatever they
 	// hold, and FIFOs and devices are never exact.
 	if c := o.r.cache; c != nil && exact && n == len(buf) {
+		//zerogc:allow ReadFile with a cache only: keeps a copy of a file the first time it is read
 		c.put(path, buf, gen)
 	}
 	buf = buf[:n]
@@ -302,6 +309,7 @@ func (o *op) advance(m int) bool {
 // fail records the first error of the round as a *fs.PathError.
 func (o *op) fail(opName string, err error) {
 	if o.err == nil {
+		//zerogc:allow an I/O error: the error path
 		o.err = &fs.PathError{Op: opName, Path: o.path, Err: err}
 	}
 }

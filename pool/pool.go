@@ -133,6 +133,8 @@ func New[T any](newFn func() *T, opts ...Option) *Pool[T] {
 // Get returns an object from the pool, or a new one from the pool's new
 // function if the pool is empty. The caller owns the object until it passes
 // it to Put.
+//
+//zerogc:noalloc
 func (p *Pool[T]) Get() *T {
 	if len(p.private) > 0 {
 		pid := procPin()
@@ -148,12 +150,14 @@ func (p *Pool[T]) Get() *T {
 	x := p.take()
 	if x == nil {
 		p.news.Add(1)
+		//zerogc:allow an empty pool makes a new object with the caller's new function; a warm pool hands out pooled ones
 		x = p.newFn()
 		if x == nil {
 			panic("pool: the new function returned nil")
 		}
 	}
 	if p.debug != nil {
+		//zerogc:allow debug mode only (pool.Debug): records the stack of the Get
 		p.debug.rented(x)
 	}
 	return x
@@ -172,6 +176,7 @@ func (p *Pool[T]) take() *T {
 	}
 	// Start the scan at a random slot so that goroutines on different
 	// threads rarely contend for the same one.
+	//zerogc:allow math/rand/v2's global generator reaches runtime.rand through its Source interface: no allocation
 	start := int(rand.Uint32N(uint32(n)))
 	for i := start; i < n; i++ {
 		if x := p.items[i].p.Load(); x != nil && p.items[i].p.CompareAndSwap(x, nil) {
@@ -191,6 +196,8 @@ func (p *Pool[T]) take() *T {
 
 // Put returns x to the pool. The caller must not use x afterwards. If the
 // pool is full, x is dropped. Put(nil) is a no-op.
+//
+//zerogc:noalloc
 func (p *Pool[T]) Put(x *T) {
 	if len(p.private) > 0 && x != nil {
 		pid := procPin()
@@ -205,12 +212,14 @@ func (p *Pool[T]) Put(x *T) {
 		return
 	}
 	if p.debug != nil {
+		//zerogc:allow debug mode only (pool.Debug): detects a double return
 		p.debug.returned(x)
 	}
 	if p.fast.p.Load() == nil && p.fast.p.CompareAndSwap(nil, x) {
 		return
 	}
 	if n := len(p.items); n > 0 {
+		//zerogc:allow math/rand/v2's global generator reaches runtime.rand through its Source interface: no allocation
 		start := int(rand.Uint32N(uint32(n)))
 		for i := start; i < n; i++ {
 			if p.items[i].p.Load() == nil && p.items[i].p.CompareAndSwap(nil, x) {

@@ -20,6 +20,8 @@ type Completion[T any] struct {
 
 // Rent returns a Completion from the pool of Completion[T], or a new one if
 // the pool is empty. Its executor is nil (continuations run inline).
+//
+//zerogc:noalloc
 func Rent[T any]() *Completion[T] {
 	if p := lookupPool[Completion[T]](); p != nil {
 		return p.Get()
@@ -35,6 +37,7 @@ func completionPool[T any]() *pool.Pool[Completion[T]] {
 	if p := lookupPool[Completion[T]](); p != nil {
 		return p
 	}
+	//zerogc:allow the pool of a T is created once, by its first Rent
 	return createPool(func(p *pool.Pool[Completion[T]]) *Completion[T] {
 		c := new(Completion[T])
 		c.home = p
@@ -79,6 +82,7 @@ func lookupPool[X any]() *pool.Pool[X] {
 			}
 		}
 	}
+	//zerogc:allow sync.Map.Load hashes the key through the map's hash func value: no allocation
 	if p, ok := pools.Load((*X)(nil)); ok {
 		return p.(*pool.Pool[X])
 	}

@@ -142,6 +142,8 @@ func (c *Core[T]) Reset() {
 // of a task's holder. Where completers race, all of them must use the TrySet
 // methods; a SetResult racing another completer may panic after it has
 // overwritten the other's result.
+//
+//zerogc:noalloc
 func (c *Core[T]) SetResult(v T) {
 	s := c.state.Load()
 	if s&flagCompleting != 0 {
@@ -174,15 +176,21 @@ func (c *Core[T]) SetCanceled() { c.SetError(context.Canceled) }
 // returns false if version is not the current version, or if another
 // completer got there first: one CompareAndSwap settles a race between
 // completers, such as an I/O completion and a cancellation.
+//
+//zerogc:noalloc
 func (c *Core[T]) TrySetResult(version uint64, v T) bool { return c.complete(version, true, v, nil) }
 
 // TrySetError is TrySetResult for an error.
+//
+//zerogc:noalloc
 func (c *Core[T]) TrySetError(version uint64, err error) bool {
 	var zero T
 	return c.complete(version, true, zero, err)
 }
 
 // TrySetCanceled is TrySetError with context.Canceled.
+//
+//zerogc:noalloc
 func (c *Core[T]) TrySetCanceled(version uint64) bool {
 	return c.TrySetError(version, context.Canceled)
 }
@@ -389,6 +397,8 @@ func (c *Core[T]) Status(token uint64) (Status, error) {
 // version token completes. If it has already completed, fn runs now: on the
 // executor if c has one, else on the calling goroutine. Only one
 // continuation may be registered per version.
+//
+//zerogc:noalloc
 func (c *Core[T]) OnCompleted(token uint64, fn func(any), arg any) error {
 	if fn == nil {
 		return ErrNilContinuation
@@ -454,6 +464,8 @@ func registeredErr(s uint64) error {
 // continuation so that nothing they reference is kept alive, and calls the
 // release function. It returns ErrStale for any other version and
 // ErrNotCompleted, consuming nothing, if the operation is pending.
+//
+//zerogc:noalloc
 func (c *Core[T]) Result(token uint64) (T, error) {
 	for {
 		s := c.state.Load()
@@ -507,8 +519,10 @@ func (c *Core[T]) take() (T, error) {
 		}
 		c.home.Put((*Completion[T])(unsafe.Pointer(c)))
 	case c.rec != nil:
+		//zerogc:allow returns a vtask operation (runOp, whenAllOp, whenAnyOp) to its pool; pool.Put is marked
 		c.rec.recycle()
 	case c.relFn != nil:
+		//zerogc:allow the release function the source's owner installed
 		c.relFn(c.relArg)
 	}
 	return v, err
@@ -523,8 +537,10 @@ type coreSource[T any] interface{ core() *Core[T] }
 // dispatch runs fn(arg) on exec, or inline if exec is nil.
 func dispatch(exec Executor, fn func(any), arg any) {
 	if exec == nil {
+		//zerogc:allow runs the caller's continuation
 		fn(arg)
 		return
 	}
+	//zerogc:allow the source's executor runs the continuation (WorkerPool.Execute is marked)
 	exec.Execute(fn, arg)
 }

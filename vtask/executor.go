@@ -75,8 +75,11 @@ func (w *WorkerPool) work() {
 
 // Execute queues fn(arg) for a worker, or runs it on the caller if the
 // queue is full or the pool is closed.
+//
+//zerogc:noalloc
 func (w *WorkerPool) Execute(fn func(any), arg any) {
 	if w.closed.Load() || !w.trySend(job{fn, arg}) {
+		//zerogc:allow runs the caller's job on the caller when the queue is full
 		fn(arg)
 	}
 }

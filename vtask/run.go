@@ -25,6 +25,7 @@ func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
 	op := runPool[T, struct{}]().Get()
 	op.fn0 = fn
 	t := op.Task()
+	//zerogc:allow the caller's executor (WorkerPool.Execute is marked)
 	exec.Execute(op.job, nil)
 	return t
 }
@@ -39,6 +40,8 @@ func callThunk[T any](fn func() (T, error)) (T, error) { return fn() }
 //
 // With exec nil or Inline, fn runs now and the task carries its result. A
 // panic in fn is recovered and delivered as a *PanicError.
+//
+//zerogc:noalloc
 func RunWith[T, S any](exec Executor, fn func(S) (T, error), state S) Task[T] {
 	if fn == nil {
 		panic("vtask: RunWith called with a nil function")
@@ -49,6 +52,7 @@ func RunWith[T, S any](exec Executor, fn func(S) (T, error), state S) Task[T] {
 	op := runPool[T, S]().Get()
 	op.fn, op.state = fn, state
 	t := op.Task()
+	//zerogc:allow the caller's executor (WorkerPool.Execute is marked)
 	exec.Execute(op.job, nil)
 	return t
 }
@@ -79,6 +83,7 @@ func runPool[T, S any]() *pool.Pool[runOp[T, S]] {
 	if p := lookupPool[runOp[T, S]](); p != nil {
 		return p
 	}
+	//zerogc:allow the pool of a (T, S) is created once, by its first RunWith
 	return createPool(func(p *pool.Pool[runOp[T, S]]) *runOp[T, S] {
 		op := &runOp[T, S]{pool: p}
 		op.rec = op
@@ -112,8 +117,10 @@ func callSafely[T, S any](fn func(S) (T, error), st S) (v T, err error) {
 		}
 		r := recover()
 		var zero T
+		//zerogc:allow only after fn panicked
 		v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
 	}()
+	//zerogc:allow runs the caller's function
 	v, err = fn(st)
 	returned = true
 	return v, err

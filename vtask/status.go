@@ -41,6 +41,7 @@ func statusOf(err error) Status {
 	switch {
 	case err == nil:
 		return Succeeded
+	//zerogc:allow errors.Is calls the Is and Unwrap methods of the caller's error
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Canceled
 	default:

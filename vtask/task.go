@@ -96,6 +96,8 @@ func (t Task[T]) Status() (Status, error) {
 // Result returns the task's result without blocking. If the operation has
 // completed, the result is consumed (see Task). While it is pending, Result
 // returns ErrNotCompleted and consumes nothing.
+//
+//zerogc:noalloc
 func (t Task[T]) Result() (T, error) {
 	if t.core != nil {
 		return t.core.Result(t.token)
@@ -103,6 +105,7 @@ func (t Task[T]) Result() (T, error) {
 	if t.src == nil {
 		return t.value, t.err
 	}
+	//zerogc:allow a Source that is not a Core: the implementation is its author's code
 	return t.src.Result(t.token)
 }
 
@@ -112,6 +115,8 @@ func (t Task[T]) Result() (T, error) {
 //
 // Await on a task that another goroutine is already awaiting returns
 // ErrAwaitedTwice; Await on a consumed task returns ErrStale.
+//
+//zerogc:noalloc
 func (t Task[T]) Await() (T, error) {
 	// One call with the fields, small enough to be inlined: a Task is too
 	// large for the compiler to keep in registers, and a method that
@@ -132,12 +137,15 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			//zerogc:allow a Source that is not a Core: every step calls the implementation
 			return awaitSource(t.src, token, ctx)
 		}
+		//zerogc:allow coreSource.core returns the source's embedded Core
 		c = cs.core()
 	}
 	var done <-chan struct{}
 	if ctx != nil {
+		//zerogc:allow the caller's context
 		done = ctx.Done()
 	}
 	if parking && done == nil {
@@ -172,6 +180,8 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 // its pool.
 //
 // A nil ctx is taken as context.Background(): AwaitContext is then Await.
+//
+//zerogc:noalloc
 func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -187,6 +197,8 @@ func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
 // A second registration returns ErrAlreadyRegistered (ErrAwaitedTwice if a
 // goroutine is awaiting the task) and leaves the first in place; a nil fn
 // returns ErrNilContinuation.
+//
+//zerogc:noalloc
 func (t Task[T]) OnCompleted(fn func(any), arg any) error {
 	if fn == nil {
 		return ErrNilContinuation
@@ -195,8 +207,10 @@ func (t Task[T]) OnCompleted(fn func(any), arg any) error {
 		return t.core.OnCompleted(t.token, fn, arg)
 	}
 	if t.src == nil {
+		//zerogc:allow runs the caller's continuation
 		fn(arg)
 		return nil
 	}
+	//zerogc:allow a Source that is not a Core: the implementation is its author's code
 	return t.src.OnCompleted(t.token, fn, arg)
 }

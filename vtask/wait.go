@@ -37,6 +37,7 @@ type waitState struct {
 // make makes the channel on first use and returns it; the caller has
 // loaded w.ch and found it nil.
 func (w *waitState) make() *chan struct{} {
+	//zerogc:allow a Core's first wait makes its channel; every later version reuses it
 	ch := make(chan struct{}, 1)
 	if !w.ch.CompareAndSwap(nil, &ch) {
 		return w.ch.Load() // a concurrent first Await made it
@@ -176,6 +177,7 @@ func (c *Core[T]) waitOrAbandon(token uint64, ch *chan struct{}, ctx context.Con
 			}
 			if c.state.CompareAndSwap(s, s|flagAbandoned) {
 				var zero T
+				//zerogc:allow the caller's context, after it ended
 				return zero, ctx.Err()
 			}
 		}
@@ -233,6 +235,7 @@ func awaitSource[T any](src Source[T], token uint64, ctx context.Context) (T, er
 	case <-w.ch:
 	case <-ctx.Done():
 		if w.st.CompareAndSwap(waitWaiting, waitAbandoned) {
+			//zerogc:allow the caller's context, after it ended
 			return zero, ctx.Err()
 		}
 		<-w.ch

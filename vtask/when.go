@@ -15,8 +15,11 @@ import (
 // If results has room for len(tasks) values, WhenAll writes into it and,
 // its combining operation being pooled, allocates nothing in steady state;
 // otherwise it allocates a new slice.
+//
+//zerogc:noalloc
 func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 	if cap(results) < len(tasks) {
+		//zerogc:allow only when the caller's results buffer is too small: pass one with capacity
 		results = make([]T, len(tasks))
 	}
 	results = results[:len(tasks)]
@@ -24,6 +27,7 @@ func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 		return FromResult(results)
 	}
 	op := whenAllPool[T]().Get()
+	//zerogc:allow the pooled op keeps its tasks slice: it grows only until it has held the largest batch
 	op.tasks = append(op.tasks[:0], tasks...)
 	op.results = results
 	t := op.Task()
@@ -55,6 +59,7 @@ func whenAllPool[T any]() *pool.Pool[whenAllOp[T]] {
 	if p := lookupPool[whenAllOp[T]](); p != nil {
 		return p
 	}
+	//zerogc:allow the pool of a T is created once, by its first WhenAll
 	return createPool(func(p *pool.Pool[whenAllOp[T]]) *whenAllOp[T] {
 		op := &whenAllOp[T]{pool: p}
 		op.rec = op
