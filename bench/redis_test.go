@@ -247,3 +247,27 @@ func TestDeadlineSourceStress(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestHistMerge: the per-goroutine latency histograms of the mixed
+// workloads add up to the histogram of all their calls.
+func TestHistMerge(t *testing.T) {
+	var a, b, all Hist
+	for i := range 1000 {
+		d := time.Duration(i+1) * time.Microsecond
+		all.Record(d)
+		if i%3 == 0 {
+			a.Record(d)
+		} else {
+			b.Record(d)
+		}
+	}
+	a.Merge(&b)
+	if a.Count() != all.Count() {
+		t.Fatalf("merged count %d; want %d", a.Count(), all.Count())
+	}
+	for _, q := range []float64{0.01, 0.5, 0.99, 1} {
+		if got, want := a.Quantile(q), all.Quantile(q); got != want {
+			t.Errorf("merged Quantile(%v) = %v; want %v", q, got, want)
+		}
+	}
+}
