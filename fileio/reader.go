@@ -335,6 +335,7 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 	if r.cache != nil {
 		if n, ok, truncated := r.cache.copyTo(path, buf); ok {
 			if truncated {
+				//zerogc:allow a buffer smaller than the cached file: the error path
 				err := &fs.PathError{Op: "read", Path: path, Err: ErrTruncated}
 				traceSync(EvSyncCache, path, n, err)
 				return vtask.FromError[int](err)

@@ -1,8 +1,9 @@
 // Command zerogc is the zerogc toolkit's command line: a walkthrough of
 // zero-allocation asynchronous operations (demo), a load lab that runs a Web
 // API with garbage collection on and off (load), the lab's sample API alone
-// for other load tools (serve), an experiment workbench (tune) and the
-// side-by-side benchmarks (bench).
+// for other load tools (serve), an experiment workbench (tune), the
+// side-by-side benchmarks (bench) and a build-time proof that functions
+// marked //zerogc:noalloc never allocate (check).
 //
 // Usage:
 //
