@@ -101,6 +101,11 @@ const (
 	versionMask  = 1<<(64-versionShift) - 1
 )
 
+// versionOf returns the version held in state s. Every entry point that
+// takes a token compares it with versionOf(s) as a whole uint64, never
+// masked: versions are below 1<<48 (they wrap from 1<<48-1 to 0), so a
+// token with any of the top 16 bits set is never current, and no token
+// other than the version's own is ever accepted.
 func versionOf(s uint64) uint64 { return s >> versionShift }
 
 // Version returns the current version: the token that a Task handed out for
@@ -171,7 +176,8 @@ func (c *Core[T]) SetError(err error) {
 func (c *Core[T]) SetCanceled() { c.SetError(context.Canceled) }
 
 // TrySetResult completes version with v and reports whether it did. It
-// returns false if version is not the current version, or if another
+// returns false if version is not exactly the current version (see
+// Version; no bit of it is ignored), or if another
 // completer got there first: one CompareAndSwap settles a race between
 // completers, such as an I/O completion and a cancellation.
 func (c *Core[T]) TrySetResult(version uint64, v T) bool { return c.complete(version, true, v, nil) }
@@ -190,10 +196,13 @@ func (c *Core[T]) TrySetCanceled(version uint64) bool {
 // complete stores the outcome and publishes it. With checkVersion, it
 // completes only the given version.
 func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bool {
-	// Claim: exactly one completer per version sets flagCompleting.
+	// Claim: exactly one completer per version sets flagCompleting, and
+	// only with the current version's token. The token is compared whole,
+	// as every entry point does (see versionOf): one with bits above the
+	// version's width is never current.
 	for {
 		s := c.state.Load()
-		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version&versionMask) {
+		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version) {
 			return false
 		}
 		if c.state.CompareAndSwap(s, s|flagCompleting) {

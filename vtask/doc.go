@@ -34,7 +34,15 @@
 //
 // Every call that takes a token compares it with the current version in the
 // same atomic word that holds the state, so a stale handle can never see or
-// disturb another operation. Versions are 48 bits wide.
+// disturb another operation. Versions are 48 bits wide and wrap from
+// 1<<48-1 to 0; a token is valid only if it equals the current version as a
+// whole uint64, at every entry point (Status, Result, OnCompleted, Await and
+// the TrySet methods alike), so a token with any of the top 16 bits set is
+// never valid.
+//
+// A task that carries its result (the zero Task, FromResult, FromError, Run
+// or RunWith on Inline) has no source and no version: it may be read and
+// awaited any number of times.
 //
 // # Misuse: what returns an error and what panics
 //

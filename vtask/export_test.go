@@ -49,8 +49,13 @@ func (c *Core[T]) FieldsClear() bool {
 	return c.err == nil && c.fn == nil && c.arg == nil
 }
 
-// SetVersion moves a fresh Core to version v.
-func (c *Core[T]) SetVersion(v uint64) { c.state.Store(v << versionShift) }
+// SetVersion moves a fresh Core to version v, which must be below 1<<48.
+func (c *Core[T]) SetVersion(v uint64) {
+	if v > versionMask {
+		panic("SetVersion: versions are below 1<<48")
+	}
+	c.state.Store(v << versionShift)
+}
 
 // Waiting reports whether a goroutine is registered as the waiter of c's
 // current version (for a parking Await: it is parked, or about to be).

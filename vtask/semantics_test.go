@@ -98,6 +98,97 @@ func TestSemantic1_VersionsAreWiderThan32Bits(t *testing.T) {
 	}
 }
 
+// badTokens returns tokens that differ from version only in bits a
+// truncating comparison would drop, plus its neighbours.
+func badTokens(version uint64) []uint64 {
+	return []uint64{
+		version + 1<<48,
+		version | 1<<63,
+		version ^ 0xffff_0000_0000_0000,
+		version + 1,
+		version - 1,
+	}
+}
+
+// TestIssue11_1_TokenOtherThanTheVersionIsRefusedEverywhere checks that a
+// token other than the current version, even one equal to it in the
+// version's 48 bits, fails at every entry point, and that none of them
+// touches the live operation.
+func TestIssue11_1_TokenOtherThanTheVersionIsRefusedEverywhere(t *testing.T) {
+	for _, version := range []uint64{0, 5, 1<<48 - 1} {
+		for _, bad := range badTokens(version) {
+			where := fmt.Sprintf("version %#x, token %#x", version, bad)
+			var core vtask.Core[int]
+			core.SetVersion(version)
+			live := core.Task()
+			if live.Token() != version {
+				t.Fatalf("%s: live token = %#x", where, live.Token())
+			}
+			if core.TrySetResult(bad, 1) {
+				t.Errorf("%s: TrySetResult completed the live operation", where)
+			}
+			if core.TrySetError(bad, errors.New("x")) {
+				t.Errorf("%s: TrySetError completed the live operation", where)
+			}
+			if core.TrySetCanceled(bad) {
+				t.Errorf("%s: TrySetCanceled completed the live operation", where)
+			}
+			stale := vtask.NewTask[int](&core, bad)
+			if _, err := stale.Status(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Status err = %v, want ErrStale", where, err)
+			}
+			if err := stale.OnCompleted(func(any) { t.Errorf("%s: continuation of a stale token ran", where) }, nil); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: OnCompleted err = %v, want ErrStale", where, err)
+			}
+			if _, err := stale.AwaitContext(canceledContext()); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: AwaitContext err = %v, want ErrStale", where, err)
+			}
+			if st, err := live.Status(); st != vtask.Pending || err != nil {
+				t.Fatalf("%s: live Status = %v, %v; a bad token disturbed the live operation", where, st, err)
+			}
+			// Completed, the live operation still refuses the bad token.
+			if !core.TrySetResult(version, 42) {
+				t.Fatalf("%s: TrySetResult with the live token failed", where)
+			}
+			if _, err := stale.Result(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Result err = %v, want ErrStale", where, err)
+			}
+			if _, err := stale.Await(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Await err = %v, want ErrStale", where, err)
+			}
+			if v, err := live.Result(); v != 42 || err != nil {
+				t.Fatalf("%s: live Result = %v, %v; want 42, nil", where, v, err)
+			}
+		}
+	}
+}
+
+// TestIssue11_1_VersionWrapsToZero checks that the version after the
+// largest one is 0, and that the token the wrapped Core hands out is the
+// one every entry point accepts.
+func TestIssue11_1_VersionWrapsToZero(t *testing.T) {
+	var core vtask.Core[int]
+	core.SetVersion(1<<48 - 1)
+	last := core.Task()
+	core.SetResult(1)
+	if v, err := last.Result(); v != 1 || err != nil {
+		t.Fatalf("Result = %v, %v", v, err)
+	}
+	if core.Version() != 0 {
+		t.Fatalf("version after %#x = %#x, want 0", uint64(1<<48-1), core.Version())
+	}
+	next := core.Task()
+	if !core.TrySetResult(next.Token(), 2) {
+		t.Fatal("TrySetResult with the wrapped token failed")
+	}
+	if v, err := next.Result(); v != 2 || err != nil {
+		t.Fatalf("wrapped Result = %v, %v", v, err)
+	}
+	if core.TrySetResult(last.Token(), 3) {
+		t.Fatal("the token of the last version before the wrap completed the next one")
+	}
+}
+
 // --- 2. Status and publication -------------------------------------------
 
 func TestSemantic2_StatusesAreDistinct(t *testing.T) {
