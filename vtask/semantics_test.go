@@ -260,6 +260,23 @@ func TestSemantic2_ReaderThatSeesCompletedSeesResult(t *testing.T) {
 	}
 }
 
+// TestIssue11_4_StatusStringOfAnyValue checks the names of values outside
+// the four statuses.
+func TestIssue11_4_StatusStringOfAnyValue(t *testing.T) {
+	for s, want := range map[vtask.Status]string{
+		vtask.Canceled: "Canceled",
+		4:              "Status(4)",
+		9:              "Status(9)",
+		10:             "Status(10)",
+		42:             "Status(42)",
+		255:            "Status(255)",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("Status(%d).String() = %q, want %q", uint8(s), got, want)
+		}
+	}
+}
+
 // --- 3. Consumed once, then recycled ---------------------------------------
 
 func TestSemantic3_ConsumeResetsAndReturnsToPoolOnce(t *testing.T) {
