@@ -92,6 +92,11 @@
 // on an operation that has already completed, it runs on that executor if
 // there is one, so a chain of continuations does not recurse without bound.
 // Run and RunWith run functions on an Executor; WorkerPool is a bounded one.
+// A function of Run or RunWith that panics completes its task with a
+// *PanicError; one that calls runtime.Goexit (t.FailNow in a test) with
+// ErrGoexit, and a WorkerPool replaces the worker it ended. WorkerPool's
+// Execute may race Close: a job runs on a worker if it was queued before
+// Close began, and on the caller otherwise; none is dropped.
 //
 // # Pools
 //

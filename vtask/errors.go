@@ -33,6 +33,11 @@ var (
 
 	// ErrNoTasks is the error of WhenAny given no tasks.
 	ErrNoTasks = errors.New("vtask: WhenAny of no tasks")
+
+	// ErrGoexit is the error of an operation run by Run or RunWith on an
+	// executor whose function called runtime.Goexit (as t.FailNow and
+	// t.SkipNow do) instead of returning.
+	ErrGoexit = errors.New("vtask: the operation's function called runtime.Goexit instead of returning")
 )
 
 // PanicError is the error of an operation run by Run or RunWith whose

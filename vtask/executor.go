@@ -36,7 +36,9 @@ var Inline Executor = inlineExecutor{}
 // RunWith always completes.
 //
 // A panic in fn is not recovered, as in a goroutine started with go; Run and
-// RunWith recover their function's panics themselves.
+// RunWith recover their function's panics themselves. A job that calls
+// runtime.Goexit ends its worker's goroutine; the pool starts another in its
+// place, so it keeps its number of workers.
 type WorkerPool struct {
 	jobs chan job
 
@@ -84,10 +86,20 @@ func NewWorkerPool(workers, queue int) *WorkerPool {
 	return w
 }
 
+// work is a worker: it runs jobs until jobs is closed and drained. If a job
+// ends the goroutine with runtime.Goexit, work starts its successor (a
+// panic ends the process anyway).
 func (w *WorkerPool) work() {
+	drained := false
+	defer func() {
+		if !drained {
+			w.done.Go(w.work) // our own Done comes after: done never reaches zero meanwhile
+		}
+	}()
 	for j := range w.jobs {
 		j.fn(j.arg)
 	}
+	drained = true
 }
 
 // Execute queues fn(arg) for a worker, or runs it on the caller if the

@@ -2,6 +2,7 @@ package vtask_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -72,4 +73,80 @@ func TestIssue11_2_ExecuteRacingCloseIsNotARace(t *testing.T) {
 			t.Fatalf("round %d: a job submitted after Close did not run on the caller", round)
 		}
 	}
+}
+
+// goexitNow is a RunWith function that ends its goroutine, as t.FailNow
+// does.
+func goexitNow(int) (int, error) {
+	runtime.Goexit()
+	return 0, nil
+}
+
+// TestIssue11_3_GoexitCompletesTheTaskAndKeepsTheWorkers runs functions that
+// call runtime.Goexit on a pool, more of them than it has workers. Each task
+// must complete with ErrGoexit, and the pool must still run as many jobs at
+// once as it has workers.
+func TestIssue11_3_GoexitCompletesTheTaskAndKeepsTheWorkers(t *testing.T) {
+	const workers = 3
+	wp := vtask.NewWorkerPool(workers, 64)
+	defer wp.Close()
+	for i := range 3 * workers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := vtask.RunWith(wp, goexitNow, i).AwaitContext(ctx)
+		cancel()
+		if !errors.Is(err, vtask.ErrGoexit) {
+			t.Fatalf("task %d: err = %v, want ErrGoexit", i, err)
+		}
+	}
+	_, err := vtask.Run(wp, func() (int, error) { runtime.Goexit(); return 0, nil }).AwaitContext(timeoutContext(t, 5*time.Second))
+	if !errors.Is(err, vtask.ErrGoexit) {
+		t.Fatalf("Run: err = %v, want ErrGoexit", err)
+	}
+	// workers jobs that each wait until all of them run: only a pool with
+	// all its workers runs them (none runs on this goroutine: the queue
+	// has room).
+	var running sync.WaitGroup
+	running.Add(workers)
+	release := make(chan struct{})
+	tasks := make([]vtask.Task[int], workers)
+	for i := range tasks {
+		tasks[i] = vtask.RunWith(wp, func(i int) (int, error) {
+			running.Done()
+			<-release
+			return i, nil
+		}, i)
+	}
+	all := make(chan struct{})
+	go func() { running.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatalf("the pool did not run %d jobs at once after Goexits: it lost workers", workers)
+	}
+	close(release)
+	for i, task := range tasks {
+		if v, err := task.Await(); v != i || err != nil {
+			t.Fatalf("job %d = %v, %v", i, v, err)
+		}
+	}
+}
+
+// TestIssue11_3_GoexitOnAnyExecutor checks that the task of a function that
+// calls runtime.Goexit completes on an executor that is not a WorkerPool.
+func TestIssue11_3_GoexitOnAnyExecutor(t *testing.T) {
+	var e countingExecutor
+	_, err := vtask.RunWith(&e, goexitNow, 0).AwaitContext(timeoutContext(t, 5*time.Second))
+	if !errors.Is(err, vtask.ErrGoexit) {
+		t.Fatalf("err = %v, want ErrGoexit", err)
+	}
+	if e.n.Load() != 1 {
+		t.Fatalf("the executor ran %d functions, want 1", e.n.Load())
+	}
+}
+
+func timeoutContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
