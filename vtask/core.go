@@ -147,6 +147,14 @@ func (c *Core[T]) Reset() {
 // of a task's holder. Where completers race, all of them must use the TrySet
 // methods; a SetResult racing another completer may panic after it has
 // overwritten the other's result.
+//
+// The check sees a second completion only while the completed version is
+// current. Once the result has been consumed (for a goroutine blocked in
+// Await, at the moment the first completion hands the result over), the
+// Core is at the next version, and a second SetResult completes that next
+// version, whose task nobody holds yet, or, for a pooled source, its next
+// renter's. Nothing can tell such a late call from the next operation's
+// completion: the owner must not touch a source after completing it.
 func (c *Core[T]) SetResult(v T) {
 	s := c.state.Load()
 	if s&flagCompleting != 0 {
@@ -337,18 +345,24 @@ func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 	case s&flagAbandoned != 0:
 		// The waiter abandoned its wait (AwaitContext): nobody will
 		// consume the result, so do it here, and the source returns to
-		// its pool.
-		c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
+		// its pool. Nobody else writes the state now: every call with
+		// the token fails (flagAbandoned makes it stale), the completer
+		// was us, and the owner waits for the release. So a store moves
+		// the version on.
+		c.state.Store(((versionOf(s) + 1) & versionMask) << versionShift)
+		c.take() //nolint:errcheck // the result has no reader
 	case fn != nil:
 		dispatch(exec, fn, arg)
 	}
 }
 
-// Status reports the status of the operation of version token.
+// Status reports the status of the operation of version token. It returns
+// ErrStale if token is not the current version, or if the wait for it was
+// given up (AwaitContext returned the context's error).
 func (c *Core[T]) Status(token uint64) (Status, error) {
 	s := c.state.Load()
 	switch {
-	case versionOf(s) != token:
+	case versionOf(s) != token || s&flagAbandoned != 0:
 		return Pending, ErrStale
 	case s&flagCompleted == 0:
 		return Pending, nil
@@ -415,9 +429,13 @@ func (c *Core[T]) register(token uint64, fn func(any), arg any) (completed bool,
 }
 
 // registeredErr is the error for a registration that finds the slot of
-// state s taken.
+// state s taken: by a waiter that gave its wait up, which spent the task;
+// by a goroutine blocked in Await; or by a continuation.
 func registeredErr(s uint64) error {
-	if s&flagWaiter != 0 {
+	switch {
+	case s&flagAbandoned != 0:
+		return ErrStale
+	case s&flagWaiter != 0:
 		return ErrAwaitedTwice
 	}
 	return ErrAlreadyRegistered
@@ -427,13 +445,15 @@ func registeredErr(s uint64) error {
 // the value and error the operation completed with, moves c to the next
 // version (every task of this version becomes stale), clears the result and
 // continuation so that nothing they reference is kept alive, and calls the
-// release function. It returns ErrStale for any other version and
-// ErrNotCompleted, consuming nothing, if the operation is pending.
+// release function. It returns ErrStale for any other version, or if the
+// wait for the result was given up (AwaitContext returned the context's
+// error: the completion consumes the result then), and ErrNotCompleted,
+// consuming nothing, if the operation is pending.
 func (c *Core[T]) Result(token uint64) (T, error) {
 	for {
 		s := c.state.Load()
 		switch {
-		case versionOf(s) != token:
+		case versionOf(s) != token || s&flagAbandoned != 0:
 			var zero T
 			return zero, ErrStale
 		case s&flagCompleted == 0:

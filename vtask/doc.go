@@ -50,10 +50,13 @@
 // nothing:
 //
 //	ErrStale             the result was already consumed (a second Await
-//	                     or Result after the first), or the source was reused
+//	                     or Result after the first), the wait was given up
+//	                     (any use after AwaitContext returned ctx.Err()),
+//	                     or the source was reused
 //	ErrNotCompleted      Result before the operation completed
 //	ErrAwaitedTwice      Await while another goroutine awaits the same task
-//	ErrAlreadyRegistered a second continuation in the same version
+//	ErrAlreadyRegistered a second continuation in the same version, or
+//	                     Await on a task that has a continuation
 //	ErrNilContinuation   OnCompleted(nil, ...)
 //
 // Misuse that can only be a bug of the owner panics with a clear message:
@@ -64,6 +67,12 @@
 // atomic operation. Where completions race (I/O racing cancellation), every
 // completer must use the TrySet methods, which claim the operation first
 // and report the loser with false.
+//
+// Double completion is detected while the completed version is current,
+// not after: once the holder has consumed the result (for a goroutine
+// blocked in Await, as soon as the completion has handed it over) the
+// source is at its next version, and a second SetResult completes that one.
+// After completing, the owner must not touch the source.
 //
 // # Waiting without allocating
 //

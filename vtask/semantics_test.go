@@ -561,6 +561,77 @@ func canceledContext() context.Context {
 	return ctx
 }
 
+// TestIssue11_5_AwaitAfterAbandonedWaitIsStale gives a wait up with
+// AwaitContext, then uses the task again on the same goroutine: with no
+// other goroutine waiting, every call must say the task is stale.
+func TestIssue11_5_AwaitAfterAbandonedWaitIsStale(t *testing.T) {
+	c := vtask.Rent[int]()
+	task := c.Task()
+	if _, err := task.AwaitContext(canceledContext()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AwaitContext err = %v, want context.Canceled", err)
+	}
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Await after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.AwaitContext(canceledContext()); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("AwaitContext after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if err := task.OnCompleted(func(any) { t.Error("continuation of a given-up task ran") }, nil); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("OnCompleted after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.Result(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Result after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.Status(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Status after the wait was given up: err = %v, want ErrStale", err)
+	}
+	c.SetResult(1) // the completion consumes the given-up result
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Await after the late completion: err = %v, want ErrStale", err)
+	}
+}
+
+// TestIssue11_5_DocumentedBehaviours checks what the docs say about
+// immediate tasks and about Await with a continuation registered.
+func TestIssue11_5_DocumentedBehaviours(t *testing.T) {
+	boom := errors.New("boom")
+	for name, task := range map[string]vtask.Task[int]{
+		"zero":       {},
+		"FromResult": vtask.FromResult(3),
+		"FromError":  vtask.FromError[int](boom),
+		"Run Inline": vtask.Run(vtask.Inline, func() (int, error) { return 3, nil }),
+	} {
+		want, wantErr := 3, error(nil)
+		switch name {
+		case "zero":
+			want = 0
+		case "FromError":
+			want, wantErr = 0, boom
+		}
+		for i := range 3 { // an immediate task may be read any number of times
+			if v, err := task.Await(); v != want || err != wantErr {
+				t.Fatalf("%s: Await %d = %v, %v", name, i, v, err)
+			}
+			if v, err := task.Result(); v != want || err != wantErr {
+				t.Fatalf("%s: Result %d = %v, %v", name, i, v, err)
+			}
+		}
+	}
+	var core vtask.Core[int]
+	task := core.Task()
+	var cnt counter
+	if err := task.OnCompleted(bump, &cnt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrAlreadyRegistered) {
+		t.Fatalf("Await with a continuation registered: err = %v, want ErrAlreadyRegistered", err)
+	}
+	core.SetResult(1)
+	if cnt.n.Load() != 1 {
+		t.Fatalf("the continuation ran %d times, want 1", cnt.n.Load())
+	}
+}
+
 // --- 7. Executors ------------------------------------------------------------------
 
 // countingExecutor runs functions on a goroutine of its own and counts them.
