@@ -38,7 +38,8 @@ var Inline Executor = inlineExecutor{}
 // A panic in fn is not recovered, as in a goroutine started with go; Run and
 // RunWith recover their function's panics themselves. A job that calls
 // runtime.Goexit ends its worker's goroutine; the pool starts another in its
-// place, so it keeps its number of workers.
+// place, so it keeps its number of workers. (A job run on the caller ends
+// the caller's goroutine.)
 type WorkerPool struct {
 	jobs chan job
 

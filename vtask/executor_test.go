@@ -150,3 +150,52 @@ func timeoutContext(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestIssue11_3_StressGoexitRacingClose runs functions that call
+// runtime.Goexit, mixed with ordinary ones, from several goroutines while
+// the pool is closed. Every task must complete with its outcome, and once
+// Close has returned no worker may be left. (A job that runs on its
+// submitter, the queue being full or the pool closed, ends the submitter:
+// that producer stops there.)
+func TestIssue11_3_StressGoexitRacingClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var goexits atomic.Int64
+	for round := range 50 {
+		wp := vtask.NewWorkerPool(2, 4)
+		var wrong atomic.Int64
+		var producers sync.WaitGroup
+		for p := range 4 {
+			producers.Go(func() {
+				for i := range 100 {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					if (p+i)%2 == 0 {
+						if _, err := vtask.RunWith(wp, goexitNow, i).AwaitContext(ctx); !errors.Is(err, vtask.ErrGoexit) {
+							wrong.Add(1)
+						} else {
+							goexits.Add(1)
+						}
+					} else if v, err := vtask.RunWith(wp, plusOne, i).AwaitContext(ctx); v != i+1 || err != nil {
+						wrong.Add(1)
+					}
+					cancel()
+				}
+			})
+		}
+		runtime.Gosched()
+		wp.Close()
+		producers.Wait()
+		if n := wrong.Load(); n != 0 {
+			t.Fatalf("round %d: %d tasks did not complete with their outcome", round, n)
+		}
+	}
+	if goexits.Load() < 50 {
+		t.Fatalf("only %d Goexits ran on workers in 50 rounds: the test did not test", goexits.Load())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left after Close (%d before)", n-before, before)
+	}
+}

@@ -12,8 +12,9 @@ import (
 // carries its result. A panic in fn is recovered and delivered as a
 // *PanicError. If fn calls runtime.Goexit (as t.FailNow does), the task
 // completes with ErrGoexit, and a WorkerPool replaces the worker that
-// ended; on Inline, the calling goroutine ends, as Goexit says, and Run
-// does not return.
+// ended. Goexit ends whichever goroutine runs fn: on Inline, or where the
+// executor runs fn on the caller (a WorkerPool that is full or closed),
+// that is the caller's, and Run does not return.
 //
 // fn is usually a closure, which the caller allocates; RunWith avoids that.
 func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
