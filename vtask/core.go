@@ -295,7 +295,7 @@ func (c *Core[T]) handOff(s uint64) bool {
 	if !c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
 		return false
 	}
-	if parking && s&flagParked != 0 {
+	if canPark && s&flagParked != 0 { // only a parking Await sets flagParked
 		c.wake()
 		return true
 	}

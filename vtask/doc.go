@@ -90,9 +90,14 @@
 // round trip about 15 % faster than through the channel, and faster than a
 // hand-written worker with a reused channel (see the README). Under the
 // race detector, which cannot see the order goready gives, and on Go
-// releases after 1.26 until the build constraint of park.go is widened,
-// Await uses the channel instead. A goroutine parked in Await shows as
-// [sync.Cond.Wait] in a goroutine dump (a channel waiter as [chan receive]).
+// releases after 1.27 until the build constraint of park.go is widened,
+// Await uses the channel instead. It does too if the check at init fails:
+// the package parks a probe goroutine with the wait reason it gives the
+// runtime and reads a goroutine dump (about 0.1-0.3 ms, once per process);
+// unless the dump shows [sync.Cond.Wait], the runtime numbers its wait
+// reasons differently and Await does not park directly. A goroutine parked
+// in Await shows as [sync.Cond.Wait] in a goroutine dump (a channel waiter
+// as [chan receive]).
 //
 // # Executors
 //

@@ -27,7 +27,7 @@ func waitForWaiter[T any](t *testing.T, c *vtask.Core[T]) {
 }
 
 func TestSemantic8_AwaitParksWithoutAChannel(t *testing.T) {
-	if !vtask.Parking {
+	if !vtask.Parking() {
 		t.Skip("under -race, Await waits on the Core's channel")
 	}
 	var core vtask.Core[int]
