@@ -38,27 +38,10 @@ func TestIssue14_3_ChannelFallbackWhenTheProbeFails(t *testing.T) {
 	defer vtask.SetParking(was)
 	for i := range 100 {
 		var core vtask.Core[int]
-		task := core.Task()
-		got := make(chan int, 1)
-		go func() {
-			v, _ := task.Await()
-			got <- v
-		}()
-		waitForWaiter(t, &core)
+		got := awaitInBackground(t, &core)
 		if i == 0 {
-			buf := make([]byte, 1<<20)
-			dump := string(buf[:runtime.Stack(buf, true)])
-			found := false
-			for g := range strings.SplitSeq(dump, "\n\n") {
-				if strings.Contains(g, "vtask_test.TestIssue14_3_ChannelFallbackWhenTheProbeFails.func") {
-					found = true
-					if first, _, _ := strings.Cut(g, "\n"); !strings.Contains(first, "[chan receive") {
-						t.Fatalf("the waiter's header is %q, want chan receive", first)
-					}
-				}
-			}
-			if !found {
-				t.Fatalf("the waiting goroutine is not in the dump:\n%s", dump)
+			if h := headerOf(t, "awaitInBackground"); !strings.Contains(h, "[chan receive") {
+				t.Fatalf("the waiter's header is %q, want chan receive", h)
 			}
 		}
 		core.SetResult(i)
