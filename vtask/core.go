@@ -101,6 +101,11 @@ const (
 	versionMask  = 1<<(64-versionShift) - 1
 )
 
+// versionOf returns the version held in state s. Every entry point that
+// takes a token compares it with versionOf(s) as a whole uint64, never
+// masked: versions are below 1<<48 (they wrap from 1<<48-1 to 0), so a
+// token with any of the top 16 bits set is never current, and no token
+// other than the version's own is ever accepted.
 func versionOf(s uint64) uint64 { return s >> versionShift }
 
 // Version returns the current version: the token that a Task handed out for
@@ -143,6 +148,14 @@ func (c *Core[T]) Reset() {
 // methods; a SetResult racing another completer may panic after it has
 // overwritten the other's result.
 //
+// The check sees a second completion only while the completed version is
+// current. Once the result has been consumed (for a goroutine blocked in
+// Await, at the moment the first completion hands the result over), the
+// Core is at the next version, and a second SetResult completes that next
+// version, whose task nobody holds yet, or, for a pooled source, its next
+// renter's. Nothing can tell such a late call from the next operation's
+// completion: the owner must not touch a source after completing it.
+//
 //zerogc:noalloc
 func (c *Core[T]) SetResult(v T) {
 	s := c.state.Load()
@@ -173,7 +186,8 @@ func (c *Core[T]) SetError(err error) {
 func (c *Core[T]) SetCanceled() { c.SetError(context.Canceled) }
 
 // TrySetResult completes version with v and reports whether it did. It
-// returns false if version is not the current version, or if another
+// returns false if version is not exactly the current version (see
+// Version; no bit of it is ignored), or if another
 // completer got there first: one CompareAndSwap settles a race between
 // completers, such as an I/O completion and a cancellation.
 //
@@ -232,10 +246,13 @@ func (c *Core[T]) CompleteClaimed(v T, err error) {
 // complete stores the outcome and publishes it. With checkVersion, it
 // completes only the given version.
 func (c *Core[T]) complete(version uint64, checkVersion bool, v T, err error) bool {
-	// Claim: exactly one completer per version sets flagCompleting.
+	// Claim: exactly one completer per version sets flagCompleting, and
+	// only with the current version's token. The token is compared whole,
+	// as every entry point does (see versionOf): one with bits above the
+	// version's width is never current.
 	for {
 		s := c.state.Load()
-		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version&versionMask) {
+		if s&flagCompleting != 0 || (checkVersion && versionOf(s) != version) {
 			return false
 		}
 		if c.state.CompareAndSwap(s, s|flagCompleting) {
@@ -320,7 +337,7 @@ func (c *Core[T]) handOff(s uint64) bool {
 	if !c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
 		return false
 	}
-	if parking && s&flagParked != 0 {
+	if canPark && s&flagParked != 0 { // only a parking Await sets flagParked
 		c.wake()
 		return true
 	}
@@ -370,18 +387,24 @@ func (c *Core[T]) publishSlow(done uint64, claimed bool) {
 	case s&flagAbandoned != 0:
 		// The waiter abandoned its wait (AwaitContext): nobody will
 		// consume the result, so do it here, and the source returns to
-		// its pool.
-		c.Result(versionOf(s)) //nolint:errcheck // the result has no reader
+		// its pool. Nobody else writes the state now: every call with
+		// the token fails (flagAbandoned makes it stale), the completer
+		// was us, and the owner waits for the release. So a store moves
+		// the version on.
+		c.state.Store(((versionOf(s) + 1) & versionMask) << versionShift)
+		c.take() //nolint:errcheck // the result has no reader
 	case fn != nil:
 		dispatch(exec, fn, arg)
 	}
 }
 
-// Status reports the status of the operation of version token.
+// Status reports the status of the operation of version token. It returns
+// ErrStale if token is not the current version, or if the wait for it was
+// given up (AwaitContext returned the context's error).
 func (c *Core[T]) Status(token uint64) (Status, error) {
 	s := c.state.Load()
 	switch {
-	case versionOf(s) != token:
+	case versionOf(s) != token || s&flagAbandoned != 0:
 		return Pending, ErrStale
 	case s&flagCompleted == 0:
 		return Pending, nil
@@ -450,9 +473,13 @@ func (c *Core[T]) register(token uint64, fn func(any), arg any) (completed bool,
 }
 
 // registeredErr is the error for a registration that finds the slot of
-// state s taken.
+// state s taken: by a waiter that gave its wait up, which spent the task;
+// by a goroutine blocked in Await; or by a continuation.
 func registeredErr(s uint64) error {
-	if s&flagWaiter != 0 {
+	switch {
+	case s&flagAbandoned != 0:
+		return ErrStale
+	case s&flagWaiter != 0:
 		return ErrAwaitedTwice
 	}
 	return ErrAlreadyRegistered
@@ -462,15 +489,17 @@ func registeredErr(s uint64) error {
 // the value and error the operation completed with, moves c to the next
 // version (every task of this version becomes stale), clears the result and
 // continuation so that nothing they reference is kept alive, and calls the
-// release function. It returns ErrStale for any other version and
-// ErrNotCompleted, consuming nothing, if the operation is pending.
+// release function. It returns ErrStale for any other version, or if the
+// wait for the result was given up (AwaitContext returned the context's
+// error: the completion consumes the result then), and ErrNotCompleted,
+// consuming nothing, if the operation is pending.
 //
 //zerogc:noalloc
 func (c *Core[T]) Result(token uint64) (T, error) {
 	for {
 		s := c.state.Load()
 		switch {
-		case versionOf(s) != token:
+		case versionOf(s) != token || s&flagAbandoned != 0:
 			var zero T
 			return zero, ErrStale
 		case s&flagCompleted == 0:

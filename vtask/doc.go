@@ -34,7 +34,15 @@
 //
 // Every call that takes a token compares it with the current version in the
 // same atomic word that holds the state, so a stale handle can never see or
-// disturb another operation. Versions are 48 bits wide.
+// disturb another operation. Versions are 48 bits wide and wrap from
+// 1<<48-1 to 0; a token is valid only if it equals the current version as a
+// whole uint64, at every entry point (Status, Result, OnCompleted, Await and
+// the TrySet methods alike), so a token with any of the top 16 bits set is
+// never valid.
+//
+// A task that carries its result (the zero Task, FromResult, FromError, Run
+// or RunWith on Inline) has no source and no version: it may be read and
+// awaited any number of times.
 //
 // # Misuse: what returns an error and what panics
 //
@@ -42,10 +50,13 @@
 // nothing:
 //
 //	ErrStale             the result was already consumed (a second Await
-//	                     or Result after the first), or the source was reused
+//	                     or Result after the first), the wait was given up
+//	                     (any use after AwaitContext returned ctx.Err()),
+//	                     or the source was reused
 //	ErrNotCompleted      Result before the operation completed
 //	ErrAwaitedTwice      Await while another goroutine awaits the same task
-//	ErrAlreadyRegistered a second continuation in the same version
+//	ErrAlreadyRegistered a second continuation in the same version, or
+//	                     Await on a task that has a continuation
 //	ErrNilContinuation   OnCompleted(nil, ...)
 //
 // Misuse that can only be a bug of the owner panics with a clear message:
@@ -56,6 +67,12 @@
 // atomic operation. Where completions race (I/O racing cancellation), every
 // completer must use the TrySet methods, which claim the operation first
 // and report the loser with false.
+//
+// Double completion is detected while the completed version is current,
+// not after: once the holder has consumed the result (for a goroutine
+// blocked in Await, as soon as the completion has handed it over) the
+// source is at its next version, and a second SetResult completes that one.
+// After completing, the owner must not touch the source.
 //
 // # Waiting without allocating
 //
@@ -73,9 +90,14 @@
 // round trip about 15 % faster than through the channel, and faster than a
 // hand-written worker with a reused channel (see the README). Under the
 // race detector, which cannot see the order goready gives, and on Go
-// releases after 1.26 until the build constraint of park.go is widened,
-// Await uses the channel instead. A goroutine parked in Await shows as
-// [sync.Cond.Wait] in a goroutine dump (a channel waiter as [chan receive]).
+// releases after 1.27 until the build constraint of park.go is widened,
+// Await uses the channel instead. It does too if the check at init fails:
+// the package parks a probe goroutine with the wait reason it gives the
+// runtime and reads a goroutine dump (about 0.1-0.3 ms, once per process);
+// unless the dump shows [sync.Cond.Wait], the runtime numbers its wait
+// reasons differently and Await does not park directly. A goroutine parked
+// in Await shows as [sync.Cond.Wait] in a goroutine dump (a channel waiter
+// as [chan receive]).
 //
 // # Executors
 //
@@ -84,6 +106,11 @@
 // on an operation that has already completed, it runs on that executor if
 // there is one, so a chain of continuations does not recurse without bound.
 // Run and RunWith run functions on an Executor; WorkerPool is a bounded one.
+// A function of Run or RunWith that panics completes its task with a
+// *PanicError; one that calls runtime.Goexit (t.FailNow in a test) with
+// ErrGoexit, and a WorkerPool replaces the worker it ended. WorkerPool's
+// Execute may race Close: a job runs on a worker if it was queued before
+// Close began, and on the caller otherwise; none is dropped.
 //
 // # Pools
 //

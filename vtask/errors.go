@@ -9,9 +9,12 @@ import (
 // and can be tested with errors.Is. None of them disturbs the operation the
 // task refers to.
 var (
-	// ErrStale is returned when a task's version token no longer matches
-	// its source: the result was already consumed (a task awaited or read
-	// twice), or the source was recycled and now serves another operation.
+	// ErrStale is returned when a task's version token is not exactly the
+	// current version of its source: the result was already consumed (a
+	// task awaited or read twice), the source was recycled and now serves
+	// another operation, or the token was never handed out. It is also
+	// returned for a task whose wait AwaitContext gave up (its result then
+	// belongs to the completion, which consumes it).
 	ErrStale = errors.New("vtask: stale task: its result was already consumed or its source now serves another operation")
 
 	// ErrNotCompleted is returned by Result when the operation has not
@@ -33,6 +36,11 @@ var (
 
 	// ErrNoTasks is the error of WhenAny given no tasks.
 	ErrNoTasks = errors.New("vtask: WhenAny of no tasks")
+
+	// ErrGoexit is the error of an operation run by Run or RunWith on an
+	// executor whose function called runtime.Goexit (as t.FailNow and
+	// t.SkipNow do) instead of returning.
+	ErrGoexit = errors.New("vtask: the operation's function called runtime.Goexit instead of returning")
 )
 
 // PanicError is the error of an operation run by Run or RunWith whose

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,41 @@ func ExampleRunWith() {
 	// Output:
 	// 144 <nil>
 	// true true
+}
+
+// Close runs the jobs already queued, then stops the workers. Execute may
+// be called during and after Close: a job that is not queued runs on the
+// caller, so a task of RunWith still completes.
+func ExampleWorkerPool_Close() {
+	workers := vtask.NewWorkerPool(2, 0)
+	queued := vtask.RunWith(workers, square, 5)
+	workers.Close()
+
+	late := vtask.RunWith(workers, square, 6) // runs here, on the caller
+	a, _ := queued.Await()
+	b, _ := late.Await()
+	fmt.Println(a, b)
+	// Output: 25 36
+}
+
+// A function that ends its goroutine with runtime.Goexit, as t.FailNow
+// does in a test, completes its task with ErrGoexit; the pool replaces
+// the worker.
+func ExampleRun_goexit() {
+	workers := vtask.NewWorkerPool(1, 0)
+	defer workers.Close()
+
+	_, err := vtask.Run(workers, func() (int, error) {
+		runtime.Goexit()
+		return 0, nil
+	}).Await()
+	fmt.Println(errors.Is(err, vtask.ErrGoexit))
+
+	v, err := vtask.RunWith(workers, square, 7).Await() // the pool still works
+	fmt.Println(v, err)
+	// Output:
+	// true
+	// 49 <nil>
 }
 
 // A library author rents a pooled Completion, hands out its Task, and

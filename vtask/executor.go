@@ -27,24 +27,44 @@ var Inline Executor = inlineExecutor{}
 // When the queue is full, Execute runs fn on the calling goroutine (the
 // caller-runs policy): submitters are slowed down to the pace of the
 // workers, the queue never grows, and a worker that submits to its own full
-// pool cannot deadlock. After Close, Execute also runs fn on the caller.
+// pool cannot deadlock.
+//
+// Execute may be called at any time, also while or after Close runs: a job
+// that Execute queued before Close began is run by a worker before Close
+// returns, and any other job runs on the calling goroutine before Execute
+// returns. No job is dropped and none runs twice, so a task of Run or
+// RunWith always completes.
 //
 // A panic in fn is not recovered, as in a goroutine started with go; Run and
-// RunWith recover their function's panics themselves.
+// RunWith recover their function's panics themselves. A job that calls
+// runtime.Goexit ends its worker's goroutine; the pool starts another in its
+// place, so it keeps its number of workers. (A job run on the caller ends
+// the caller's goroutine.)
 type WorkerPool struct {
 	jobs chan job
 
-	// closed is set by Close before it closes jobs. Execute checks it to
-	// avoid sending on a closed channel; a send that races with Close
-	// anyway panics inside trySend, is recovered there, and the job runs
-	// on the caller. A send that succeeds before the close is run by a
-	// worker, since workers drain the channel before they exit. So every
-	// job runs exactly once, and Execute needs no read-modify-write.
-	closed atomic.Bool
+	// senders packs closedBit, set once by Close, with the number of
+	// Executes that are between their check of closedBit and the end of
+	// their send on jobs. It is what makes Execute and Close never touch
+	// jobs at once (a send racing close is a panic, and a data race):
+	//
+	//   - Execute enters by a CAS that adds one sender only while
+	//     closedBit is clear; seeing closedBit, it runs the job on its
+	//     own goroutine instead;
+	//   - once closedBit is set, the count can only go down: the
+	//     goroutine that sees it reach zero with closedBit set (Close,
+	//     or the last Execute to leave) closes jobs, exactly once.
+	//
+	// A send that succeeded before the close is run by a worker, since
+	// workers drain jobs before they exit, so every job runs exactly once.
+	senders atomic.Uint64
 
 	closeOnce sync.Once
 	done      sync.WaitGroup
 }
+
+// closedBit is the bit of WorkerPool.senders that Close sets.
+const closedBit = 1 << 63
 
 type job struct {
 	fn  func(any)
@@ -67,39 +87,53 @@ func NewWorkerPool(workers, queue int) *WorkerPool {
 	return w
 }
 
+// work is a worker: it runs jobs until jobs is closed and drained. If a job
+// ends the goroutine with runtime.Goexit, work starts its successor (a
+// panic ends the process anyway).
 func (w *WorkerPool) work() {
+	drained := false
+	defer func() {
+		if !drained {
+			w.done.Go(w.work) // our own Done comes after: done never reaches zero meanwhile
+		}
+	}()
 	for j := range w.jobs {
 		j.fn(j.arg)
 	}
+	drained = true
 }
 
 // Execute queues fn(arg) for a worker, or runs it on the caller if the
-// queue is full or the pool is closed.
+// queue is full or the pool is closed (see WorkerPool).
 //
 //zerogc:noalloc
 func (w *WorkerPool) Execute(fn func(any), arg any) {
-	if w.closed.Load() || !w.trySend(job{fn, arg}) {
+	// Enter as a sender, unless Close has begun. Invariant of the CAS:
+	// the count goes up only while closedBit is clear.
+	for {
+		s := w.senders.Load()
+		if s&closedBit != 0 {
+			//zerogc:allow runs the caller's job on the caller once the pool is closed
+			fn(arg)
+			return
+		}
+		if w.senders.CompareAndSwap(s, s+1) {
+			break
+		}
+	}
+	sent := true
+	select {
+	case w.jobs <- job{fn, arg}:
+	default:
+		sent = false
+	}
+	if w.senders.Add(^uint64(0)) == closedBit {
+		close(w.jobs) // the last sender out after Close began
+	}
+	if !sent {
 		//zerogc:allow runs the caller's job on the caller when the queue is full
 		fn(arg)
 	}
-}
-
-// trySend queues j without blocking and reports whether it did.
-func (w *WorkerPool) trySend(j job) (sent bool) {
-	done := false
-	defer func() {
-		if !done {
-			recover() // jobs was closed after our check of closed
-			sent = false
-		}
-	}()
-	select {
-	case w.jobs <- j:
-		sent = true
-	default:
-	}
-	done = true
-	return sent
 }
 
 // Close stops the pool after the queued jobs have run, and waits for the
@@ -107,8 +141,9 @@ func (w *WorkerPool) trySend(j job) (sent bool) {
 // the same pool.
 func (w *WorkerPool) Close() {
 	w.closeOnce.Do(func() {
-		w.closed.Store(true)
-		close(w.jobs)
+		if w.senders.Or(closedBit) == 0 {
+			close(w.jobs) // no sender in flight; else the last one closes
+		}
 	})
 	w.done.Wait()
 }

@@ -49,8 +49,13 @@ func (c *Core[T]) FieldsClear() bool {
 	return c.err == nil && c.fn == nil && c.arg == nil
 }
 
-// SetVersion moves a fresh Core to version v.
-func (c *Core[T]) SetVersion(v uint64) { c.state.Store(v << versionShift) }
+// SetVersion moves a fresh Core to version v, which must be below 1<<48.
+func (c *Core[T]) SetVersion(v uint64) {
+	if v > versionMask {
+		panic("SetVersion: versions are below 1<<48")
+	}
+	c.state.Store(v << versionShift)
+}
 
 // Waiting reports whether a goroutine is registered as the waiter of c's
 // current version (for a parking Await: it is parked, or about to be).
@@ -58,8 +63,22 @@ func (c *Core[T]) Waiting() bool {
 	return c.state.Load()&(flagWaiter|flagRegistered) == flagWaiter|flagRegistered
 }
 
-// Parking tells whether Await parks goroutines directly (not under -race).
-const Parking = parking
+// Parking tells whether Await parks goroutines directly (not under -race,
+// and only if the probe at init passed).
+func Parking() bool { return parking }
+
+// CanPark tells whether this build parks goroutines directly when the probe
+// at init passes.
+const CanPark = canPark
+
+// SetParking turns direct parking on or off (on only where the build can
+// park), for tests of the fallback; call it only when no Await is in
+// flight. It returns the previous setting.
+func SetParking(on bool) bool {
+	was := parking
+	parking = on && canPark
+	return was
+}
 
 // ClaimPark does what a parking Await does before it parks: it claims the
 // waiter slot of the current version.

@@ -24,6 +24,7 @@ func FuzzCore(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6})
 	f.Add([]byte{2, 2, 0, 0, 3, 3, 1, 1, 4})
 	f.Add([]byte{5, 0, 16, 3, 2, 19, 1, 6, 3})
+	f.Add([]byte{0x40, 0x41, 0x42, 0x44, 0x43, 0, 3}) // issue 11.1: tokens with bit 48 set
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var core vtask.Core[int]
 		var m model
@@ -37,6 +38,9 @@ func FuzzCore(f *testing.F) {
 			}
 			if op&0x20 != 0 {
 				token = m.version + 1 // a future token is as wrong as a past one
+			}
+			if op&0x40 != 0 {
+				token = m.version + 1<<48 // equal in the version's 48 bits only
 			}
 			stale := token != m.version
 			task := vtask.NewTask[int](&core, token)

@@ -1,10 +1,14 @@
-//go:build !race && !go1.27
+//go:build !race && !go1.28
 
 package vtask
 
-import "unsafe"
+import (
+	"runtime"
+	"strings"
+	"unsafe"
+)
 
-// parking reports whether Await parks its goroutine directly with the
+// canPark reports whether this build may park goroutines directly with the
 // runtime's gopark and goready, the primitives under every channel, instead
 // of blocking on the Core's channel. Parking skips the channel's lock, its
 // queue entry (sudog) and the copy of an element: the wake-up is the
@@ -15,10 +19,80 @@ import "unsafe"
 // before the woken goroutine's reads (a channel tells it so), and the
 // commit function runs on the scheduler's stack, where instrumented code
 // must not run; under -race, Await uses the channel. So it does on a Go
-// release after 1.26 until someone has checked the wait reason below
-// against it (TestSemantic8_AwaitParksWithoutAChannel does) and widened
-// the build constraint.
-const parking = true
+// release after 1.27: the build constraint admits only the releases whose
+// runtime source was read for gopark's and goready's signatures and for
+// the two constants below, and on which the package's tests pass. For
+// go1.26.8 and go1.27.3, the lists of wait reasons and of trace block
+// reasons, and gopark, goready, ready and park_m, are the same.
+const canPark = true
+
+// parking reports whether Await parks directly: canPark, and the probe run
+// at init (parkingWorks) found that a goroutine parked with
+// waitReasonSyncCondWait shows as [sync.Cond.Wait], so the constant is the
+// running runtime's. If the probe fails, Await uses the channel. It is set
+// once, before main; only tests change it, between operations.
+var parking = parkingWorks()
+
+// parkProbe parks on p as a waiting Await would, with reason, and closes
+// resumed once woken. It is not inlined, so that its name is in the
+// goroutine dump.
+//
+//go:noinline
+func parkProbe(p *head, reason uint8, resumed chan<- struct{}) {
+	gopark(commitPark, unsafe.Pointer(p), reason, traceBlockCondWait, 1)
+	close(resumed)
+}
+
+// parkingWorks checks waitReasonSyncCondWait against the running runtime.
+func parkingWorks() bool { return probeWaitReason(waitReasonSyncCondWait) == "sync.Cond.Wait" }
+
+// probeWaitReason parks a goroutine with reason, reads the reason the
+// runtime shows for it in a goroutine dump, then wakes it. It returns "" if
+// the probe was not found in the dump.
+func probeWaitReason(reason uint8) string {
+	p := new(head)
+	p.state.Store(flagClaimed | flagWaiter | flagParked) // what commitPark expects
+	resumed := make(chan struct{})
+	go parkProbe(p, reason, resumed)
+	// commitPark sets flagRegistered once the probe is off its CPU with
+	// its wait reason set.
+	for p.state.Load()&flagRegistered == 0 {
+		runtime.Gosched()
+	}
+	got := dumpedWaitReason("vtask.parkProbe(")
+	goready(p.g, 1)
+	<-resumed
+	return got
+}
+
+// dumpedWaitReason returns the wait reason in the header of the goroutine
+// that has a frame of fn in a dump of all goroutines, or "" if none has one
+// (or the dump does not fit in 1 MiB).
+func dumpedWaitReason(fn string) string {
+	for size := 1 << 14; size <= 1<<20; size *= 4 {
+		buf := make([]byte, size)
+		n := runtime.Stack(buf, true)
+		if n == len(buf) && size < 1<<20 {
+			continue // cut short: try a larger buffer
+		}
+		for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+			if !strings.Contains(g, fn) {
+				continue
+			}
+			// "goroutine 7 [sync.Cond.Wait]:", or "[..., 2 minutes]:"
+			header, _, _ := strings.Cut(g, "\n")
+			_, reason, ok := strings.Cut(header, "[")
+			if !ok {
+				return ""
+			}
+			reason, _, _ = strings.Cut(reason, "]")
+			reason, _, _ = strings.Cut(reason, ",")
+			return reason
+		}
+		break
+	}
+	return ""
+}
 
 // gopark parks the calling goroutine after unlockf(g, lock) returns true,
 // or resumes it at once if unlockf returns false; goready makes a parked
@@ -39,9 +113,9 @@ func goready(gp uintptr, traceskip int)
 // waitReasonSyncCondWait ("sync.Cond.Wait" in a goroutine dump: a Core is a
 // one-shot condition variable, and testing/synctest treats a goroutine so
 // parked as durably blocked, as it does one in sync.Cond.Wait) and
-// traceBlockCondWait. Their values are Go 1.26's;
-// TestSemantic8_AwaitParksWithoutAChannel checks the first against a
-// goroutine dump.
+// traceBlockCondWait. Their values are those of Go 1.26 and 1.27;
+// parkingWorks checks the first against a goroutine dump at init, as
+// TestSemantic8_AwaitParksWithoutAChannel does for a real Await.
 const (
 	waitReasonSyncCondWait = 21
 	traceBlockCondWait     = 4

@@ -1,11 +1,13 @@
-//go:build race || go1.27
+//go:build race || go1.28
 
 package vtask
 
-// parking is false under the race detector, and on Go releases whose
-// runtime park.go has not been checked against; see park.go. Await then
-// waits on the Core's channel, as AwaitContext does.
-const parking = false
+// canPark and parking are false under the race detector, and on Go
+// releases whose runtime park.go has not been checked against; see
+// park.go. Await then waits on the Core's channel, as AwaitContext does.
+const canPark = false
+
+var parking = false
 
 func (h *head) park() { panic("vtask: park without parking") }
 func (h *head) wake() { panic("vtask: wake without parking") }

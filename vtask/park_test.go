@@ -26,33 +26,49 @@ func waitForWaiter[T any](t *testing.T, c *vtask.Core[T]) {
 	}
 }
 
-func TestSemantic8_AwaitParksWithoutAChannel(t *testing.T) {
-	if !vtask.Parking {
-		t.Skip("under -race, Await waits on the Core's channel")
-	}
-	var core vtask.Core[int]
-	task := core.Task()
+// awaitInBackground awaits c's current task on a new goroutine and returns,
+// once that goroutine is registered as the waiter, where its value arrives.
+func awaitInBackground(t *testing.T, c *vtask.Core[int]) <-chan int {
+	t.Helper()
+	task := c.Task()
 	got := make(chan int, 1)
 	go func() {
 		v, _ := task.Await()
 		got <- v
 	}()
-	waitForWaiter(t, &core)
-	// The goroutine is parked with the reason park.go gives: if a Go
-	// release renumbers the runtime's wait reasons, this fails.
+	waitForWaiter(t, c)
+	return got
+}
+
+// headerOf returns the header line ("goroutine 7 [reason]:") of the one
+// goroutine whose stack has a frame containing frame.
+func headerOf(t *testing.T, frame string) string {
+	t.Helper()
 	buf := make([]byte, 1<<20)
 	dump := string(buf[:runtime.Stack(buf, true)])
-	var parked string
+	var found []string
 	for g := range strings.SplitSeq(dump, "\n\n") {
-		if strings.Contains(g, "parkUntilDone") {
-			parked = g
+		if strings.Contains(g, frame) {
+			first, _, _ := strings.Cut(g, "\n")
+			found = append(found, first)
 		}
 	}
-	if parked == "" {
-		t.Fatalf("no goroutine is in parkUntilDone:\n%s", dump)
+	if len(found) != 1 {
+		t.Fatalf("%d goroutines have a frame %s, want 1:\n%s", len(found), frame, dump)
 	}
-	if first, _, _ := strings.Cut(parked, "\n"); !strings.Contains(first, "[sync.Cond.Wait") {
-		t.Fatalf("parked goroutine's header is %q, want the reason sync.Cond.Wait", first)
+	return found[0]
+}
+
+func TestSemantic8_AwaitParksWithoutAChannel(t *testing.T) {
+	if !vtask.Parking() {
+		t.Skip("under -race, Await waits on the Core's channel")
+	}
+	var core vtask.Core[int]
+	got := awaitInBackground(t, &core)
+	// The goroutine is parked with the reason park.go gives: if a Go
+	// release renumbers the runtime's wait reasons, this fails.
+	if h := headerOf(t, "parkUntilDone"); !strings.Contains(h, "[sync.Cond.Wait") {
+		t.Fatalf("parked goroutine's header is %q, want the reason sync.Cond.Wait", h)
 	}
 	core.SetResult(42)
 	if v := <-got; v != 42 {

@@ -10,7 +10,11 @@ import (
 // operation with "a generic result type and the action as a lambda" that the
 // seed's author asked for. With exec nil or Inline, fn runs now and the task
 // carries its result. A panic in fn is recovered and delivered as a
-// *PanicError.
+// *PanicError. If fn calls runtime.Goexit (as t.FailNow does), the task
+// completes with ErrGoexit, and a WorkerPool replaces the worker that
+// ended. Goexit ends whichever goroutine runs fn: on Inline, or where the
+// executor runs fn on the caller (a WorkerPool that is full or closed),
+// that is the caller's, and Run does not return.
 //
 // fn is usually a closure, which the caller allocates; RunWith avoids that.
 func Run[T any](exec Executor, fn func() (T, error)) Task[T] {
@@ -39,7 +43,8 @@ func callThunk[T any](fn func() (T, error)) (T, error) { return fn() }
 // its pool when the result is consumed.
 //
 // With exec nil or Inline, fn runs now and the task carries its result. A
-// panic in fn is recovered and delivered as a *PanicError.
+// panic in fn is recovered and delivered as a *PanicError; runtime.Goexit in
+// fn is handled as in Run.
 //
 //zerogc:noalloc
 func RunWith[T, S any](exec Executor, fn func(S) (T, error), state S) Task[T] {
@@ -96,6 +101,17 @@ func (op *runOp[T, S]) run() {
 	fn, fn0, st := op.fn, op.fn0, op.state
 	var zero S
 	op.fn, op.fn0, op.state = nil, nil, zero // the state is collectable once the operation ran
+	// callSafely returns unless fn called runtime.Goexit: then the
+	// goroutine ends after its deferred calls, and this one completes the
+	// operation on the way, so the task does not stay pending for ever.
+	// (A panic never gets here: callSafely recovers it, and returns.)
+	returned := false
+	defer func() {
+		if !returned {
+			var zero T
+			op.completeOwned(zero, ErrGoexit)
+		}
+	}()
 	var v T
 	var err error
 	if fn0 != nil {
@@ -103,12 +119,14 @@ func (op *runOp[T, S]) run() {
 	} else {
 		v, err = callSafely(fn, st)
 	}
+	returned = true
 	op.completeOwned(v, err)
 }
 
 func (op *runOp[T, S]) recycle() { op.pool.Put(op) }
 
-// callSafely calls fn(st) and turns a panic into a *PanicError.
+// callSafely calls fn(st) and turns a panic into a *PanicError. If fn calls
+// runtime.Goexit, callSafely does not return; runOp.run sees that.
 func callSafely[T, S any](fn func(S) (T, error), st S) (v T, err error) {
 	returned := false
 	defer func() {

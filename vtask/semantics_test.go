@@ -98,6 +98,97 @@ func TestSemantic1_VersionsAreWiderThan32Bits(t *testing.T) {
 	}
 }
 
+// badTokens returns tokens that differ from version only in bits a
+// truncating comparison would drop, plus its neighbours.
+func badTokens(version uint64) []uint64 {
+	return []uint64{
+		version + 1<<48,
+		version | 1<<63,
+		version ^ 0xffff_0000_0000_0000,
+		version + 1,
+		version - 1,
+	}
+}
+
+// TestIssue11_1_TokenOtherThanTheVersionIsRefusedEverywhere checks that a
+// token other than the current version, even one equal to it in the
+// version's 48 bits, fails at every entry point, and that none of them
+// touches the live operation.
+func TestIssue11_1_TokenOtherThanTheVersionIsRefusedEverywhere(t *testing.T) {
+	for _, version := range []uint64{0, 5, 1<<48 - 1} {
+		for _, bad := range badTokens(version) {
+			where := fmt.Sprintf("version %#x, token %#x", version, bad)
+			var core vtask.Core[int]
+			core.SetVersion(version)
+			live := core.Task()
+			if live.Token() != version {
+				t.Fatalf("%s: live token = %#x", where, live.Token())
+			}
+			if core.TrySetResult(bad, 1) {
+				t.Errorf("%s: TrySetResult completed the live operation", where)
+			}
+			if core.TrySetError(bad, errors.New("x")) {
+				t.Errorf("%s: TrySetError completed the live operation", where)
+			}
+			if core.TrySetCanceled(bad) {
+				t.Errorf("%s: TrySetCanceled completed the live operation", where)
+			}
+			stale := vtask.NewTask[int](&core, bad)
+			if _, err := stale.Status(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Status err = %v, want ErrStale", where, err)
+			}
+			if err := stale.OnCompleted(func(any) { t.Errorf("%s: continuation of a stale token ran", where) }, nil); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: OnCompleted err = %v, want ErrStale", where, err)
+			}
+			if _, err := stale.AwaitContext(canceledContext()); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: AwaitContext err = %v, want ErrStale", where, err)
+			}
+			if st, err := live.Status(); st != vtask.Pending || err != nil {
+				t.Fatalf("%s: live Status = %v, %v; a bad token disturbed the live operation", where, st, err)
+			}
+			// Completed, the live operation still refuses the bad token.
+			if !core.TrySetResult(version, 42) {
+				t.Fatalf("%s: TrySetResult with the live token failed", where)
+			}
+			if _, err := stale.Result(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Result err = %v, want ErrStale", where, err)
+			}
+			if _, err := stale.Await(); !errors.Is(err, vtask.ErrStale) {
+				t.Errorf("%s: Await err = %v, want ErrStale", where, err)
+			}
+			if v, err := live.Result(); v != 42 || err != nil {
+				t.Fatalf("%s: live Result = %v, %v; want 42, nil", where, v, err)
+			}
+		}
+	}
+}
+
+// TestIssue11_1_VersionWrapsToZero checks that the version after the
+// largest one is 0, and that the token the wrapped Core hands out is the
+// one every entry point accepts.
+func TestIssue11_1_VersionWrapsToZero(t *testing.T) {
+	var core vtask.Core[int]
+	core.SetVersion(1<<48 - 1)
+	last := core.Task()
+	core.SetResult(1)
+	if v, err := last.Result(); v != 1 || err != nil {
+		t.Fatalf("Result = %v, %v", v, err)
+	}
+	if core.Version() != 0 {
+		t.Fatalf("version after %#x = %#x, want 0", uint64(1<<48-1), core.Version())
+	}
+	next := core.Task()
+	if !core.TrySetResult(next.Token(), 2) {
+		t.Fatal("TrySetResult with the wrapped token failed")
+	}
+	if v, err := next.Result(); v != 2 || err != nil {
+		t.Fatalf("wrapped Result = %v, %v", v, err)
+	}
+	if core.TrySetResult(last.Token(), 3) {
+		t.Fatal("the token of the last version before the wrap completed the next one")
+	}
+}
+
 // --- 2. Status and publication -------------------------------------------
 
 func TestSemantic2_StatusesAreDistinct(t *testing.T) {
@@ -165,6 +256,23 @@ func TestSemantic2_ReaderThatSeesCompletedSeesResult(t *testing.T) {
 		v, err := task.Result()
 		if err != nil || v != (big{i, i, i, i}) {
 			t.Fatalf("iteration %d: Result = %v, %v", i, v, err)
+		}
+	}
+}
+
+// TestIssue11_4_StatusStringOfAnyValue checks the names of values outside
+// the four statuses.
+func TestIssue11_4_StatusStringOfAnyValue(t *testing.T) {
+	for s, want := range map[vtask.Status]string{
+		vtask.Canceled: "Canceled",
+		4:              "Status(4)",
+		9:              "Status(9)",
+		10:             "Status(10)",
+		42:             "Status(42)",
+		255:            "Status(255)",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("Status(%d).String() = %q, want %q", uint8(s), got, want)
 		}
 	}
 }
@@ -451,6 +559,77 @@ func canceledContext() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// TestIssue11_5_AwaitAfterAbandonedWaitIsStale gives a wait up with
+// AwaitContext, then uses the task again on the same goroutine: with no
+// other goroutine waiting, every call must say the task is stale.
+func TestIssue11_5_AwaitAfterAbandonedWaitIsStale(t *testing.T) {
+	c := vtask.Rent[int]()
+	task := c.Task()
+	if _, err := task.AwaitContext(canceledContext()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AwaitContext err = %v, want context.Canceled", err)
+	}
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Await after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.AwaitContext(canceledContext()); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("AwaitContext after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if err := task.OnCompleted(func(any) { t.Error("continuation of a given-up task ran") }, nil); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("OnCompleted after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.Result(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Result after the wait was given up: err = %v, want ErrStale", err)
+	}
+	if _, err := task.Status(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Status after the wait was given up: err = %v, want ErrStale", err)
+	}
+	c.SetResult(1) // the completion consumes the given-up result
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrStale) {
+		t.Errorf("Await after the late completion: err = %v, want ErrStale", err)
+	}
+}
+
+// TestIssue11_5_DocumentedBehaviours checks what the docs say about
+// immediate tasks and about Await with a continuation registered.
+func TestIssue11_5_DocumentedBehaviours(t *testing.T) {
+	boom := errors.New("boom")
+	for name, task := range map[string]vtask.Task[int]{
+		"zero":       {},
+		"FromResult": vtask.FromResult(3),
+		"FromError":  vtask.FromError[int](boom),
+		"Run Inline": vtask.Run(vtask.Inline, func() (int, error) { return 3, nil }),
+	} {
+		want, wantErr := 3, error(nil)
+		switch name {
+		case "zero":
+			want = 0
+		case "FromError":
+			want, wantErr = 0, boom
+		}
+		for i := range 3 { // an immediate task may be read any number of times
+			if v, err := task.Await(); v != want || err != wantErr {
+				t.Fatalf("%s: Await %d = %v, %v", name, i, v, err)
+			}
+			if v, err := task.Result(); v != want || err != wantErr {
+				t.Fatalf("%s: Result %d = %v, %v", name, i, v, err)
+			}
+		}
+	}
+	var core vtask.Core[int]
+	task := core.Task()
+	var cnt counter
+	if err := task.OnCompleted(bump, &cnt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.Await(); !errors.Is(err, vtask.ErrAlreadyRegistered) {
+		t.Fatalf("Await with a continuation registered: err = %v, want ErrAlreadyRegistered", err)
+	}
+	core.SetResult(1)
+	if cnt.n.Load() != 1 {
+		t.Fatalf("the continuation ran %d times, want 1", cnt.n.Load())
+	}
 }
 
 // --- 7. Executors ------------------------------------------------------------------

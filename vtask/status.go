@@ -3,6 +3,7 @@ package vtask
 import (
 	"context"
 	"errors"
+	"strconv"
 )
 
 // Status is the state of an operation.
@@ -33,7 +34,7 @@ func (s Status) String() string {
 	case Canceled:
 		return "Canceled"
 	}
-	return "Status(" + string(rune('0'+s)) + ")"
+	return "Status(" + strconv.Itoa(int(s)) + ")"
 }
 
 // statusOf classifies a completed operation by its error.

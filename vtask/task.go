@@ -8,10 +8,16 @@ import "context"
 // operation was handed out with (an asynchronous completion, whose source
 // is pooled and reused).
 //
-// A Task's result is consumed once: Await, AwaitContext or a completed
-// Result consumes it, and the source moves to its next version and returns
-// to its pool. Using the Task again then fails with ErrStale. To await a
-// result more than once, convert the task with Preserve first.
+// A Task with a source is consumed once: Await, AwaitContext or a
+// completed Result consumes it, and the source moves to its next version
+// and returns to its pool. Using the Task (or a copy of it) again then fails
+// with ErrStale. To await a result more than once, convert the task with
+// Preserve first.
+//
+// A Task that carries its result (IsImmediate: the zero Task, FromResult,
+// FromError, and Run or RunWith on Inline) has nothing to consume or
+// recycle: it and its copies may be read, awaited and given continuations
+// any number of times, and give the same result each time.
 //
 // The zero Task is a completed task with the zero value of T.
 type Task[T any] struct {
@@ -72,7 +78,7 @@ func (t Task[T]) IsImmediate() bool { return t.core == nil && t.src == nil }
 func (t Task[T]) IsCompleted() bool {
 	if t.core != nil {
 		s := t.core.state.Load()
-		return versionOf(s) != t.token || s&flagCompleted != 0
+		return versionOf(s) != t.token || s&(flagCompleted|flagAbandoned) != 0
 	}
 	if t.src == nil {
 		return true
@@ -114,7 +120,10 @@ func (t Task[T]) Result() (T, error) {
 // without allocating" in the package doc); nothing is allocated.
 //
 // Await on a task that another goroutine is already awaiting returns
-// ErrAwaitedTwice; Await on a consumed task returns ErrStale.
+// ErrAwaitedTwice; on a task with a continuation registered (OnCompleted,
+// Preserve, WhenAll, WhenAny), ErrAlreadyRegistered; on a consumed task, or
+// one whose wait was given up by AwaitContext, ErrStale. None of them
+// disturbs the operation.
 //
 //zerogc:noalloc
 func (t Task[T]) Await() (T, error) {
@@ -171,9 +180,10 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 // AwaitContext is Await that gives up when ctx is done, returning ctx.Err().
 // The operation goes on: when it completes, its result is consumed and its
 // source returns to its pool by itself, so nothing leaks and nobody blocks.
-// After AwaitContext has returned ctx.Err(), the task is spent: do not use it
-// again. If the operation completes at the moment ctx ends, AwaitContext may
-// return the operation's result instead of ctx.Err().
+// After AwaitContext has returned ctx.Err(), the task is spent: every later
+// use of it returns ErrStale, as for a consumed task. If the operation
+// completes at the moment ctx ends, AwaitContext may return the operation's
+// result instead of ctx.Err().
 //
 // For a source that does not embed a Core, an abandoned result is not
 // consumed; such a source is reclaimed by the garbage collector instead of
