@@ -30,10 +30,10 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// TestBrowser loads the page in a headless Chromium, runs the allocating
+// TestTuneBrowser loads the page in a headless Chromium, runs the allocating
 // sample and checks the Assembly tab, the editor's escape marks and the GC
 // chart, then saves a screenshot (to $TUNE_SCREENSHOT if set).
-func TestBrowser(t *testing.T) {
+func TestTuneBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	srv := startServer(t, Options{})
 

@@ -35,4 +35,3 @@ type stageConfig struct {
 	// Probe: set everything up, then report on stdout instead of exec.
 	Probe bool `json:"probe,omitempty"`
 }
-

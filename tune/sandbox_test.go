@@ -137,7 +137,7 @@ func start(attr *syscall.SysProcAttr, args ...string) error {
 }
 `
 
-func TestIssue12_EscapedChildrenDieWithTheRun(t *testing.T) {
+func TestTuneIssue12_EscapedChildrenDieWithTheRun(t *testing.T) {
 	r := newRunner(t, Options{Timeout: 30 * time.Second})
 	needProtection(t, r, "processes")
 	m := marker(t)
@@ -172,7 +172,7 @@ func Run(m string) string {
 	}
 }
 
-func TestIssue12_MemoryOfTheWholeTree(t *testing.T) {
+func TestTuneIssue12_MemoryOfTheWholeTree(t *testing.T) {
 	r := newRunner(t, Options{MemoryLimit: 100 << 20, Timeout: 30 * time.Second})
 	needProtection(t, r, "memory")
 	m := marker(t)
@@ -205,7 +205,7 @@ func Run(m string) string {
 	}
 }
 
-func TestIssue12_NoNetwork(t *testing.T) {
+func TestTuneIssue12_NoNetwork(t *testing.T) {
 	r := newRunner(t, Options{})
 	needProtection(t, r, "network")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -241,7 +241,7 @@ func Run(addr string) string {
 	t.Logf("the snippet saw: %v", res.Results)
 }
 
-func TestIssue12_FilesOutsideTheRun(t *testing.T) {
+func TestTuneIssue12_FilesOutsideTheRun(t *testing.T) {
 	r := newRunner(t, Options{})
 	needProtection(t, r, "files")
 	// A file any user may read, in a directory any user may enter: only
@@ -311,7 +311,7 @@ func splitLines(s string) []string {
 	t.Logf("the snippet saw:\n%s", got)
 }
 
-func TestIssue12_ProcessCount(t *testing.T) {
+func TestTuneIssue12_ProcessCount(t *testing.T) {
 	r := newRunner(t, Options{MaxProcs: 64, Timeout: 30 * time.Second})
 	needProtection(t, r, "process count")
 	m := marker(t)
@@ -335,16 +335,16 @@ func Run(m string) string {
 	}
 }
 
-// TestIssue12_KillNineOfTune starts a tune runner in a process of its own
-// (this test binary, re-run as TestHelperTuneProcess), lets its snippet
+// TestTuneIssue12_KillNineOfTune starts a tune runner in a process of its own
+// (this test binary, re-run as helperTuneProcess), lets its snippet
 // start children in sessions of their own, kills the runner's process
 // with SIGKILL and checks that no process of the run is left, and that the
 // next runner removes the temporary directory the dead one left.
-func TestIssue12_KillNineOfTune(t *testing.T) {
+func TestTuneIssue12_KillNineOfTune(t *testing.T) {
 	r := newRunner(t, Options{})
 	needProtection(t, r, "processes")
 	m := marker(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperTuneProcess$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "ZEROGC_TUNE_HELPER="+m)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -400,16 +400,14 @@ func TestIssue12_KillNineOfTune(t *testing.T) {
 	}
 }
 
-// TestHelperTuneProcess is the tune process that TestIssue12_KillNineOfTune
-// kills; it does nothing in a normal test run.
-func TestHelperTuneProcess(t *testing.T) {
-	m := os.Getenv("ZEROGC_TUNE_HELPER")
-	if m == "" {
-		t.Skip("helper process of TestIssue12_KillNineOfTune")
-	}
+// helperTuneProcess is the tune process that TestTuneIssue12_KillNineOfTune
+// kills: TestMain runs it instead of the tests when ZEROGC_TUNE_HELPER is
+// set.
+func helperTuneProcess(m string) {
 	r, err := NewRunner(Options{Timeout: time.Minute})
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	fmt.Printf("tune dir: %s\n", r.dir)
 	code := selfExec + `
@@ -425,4 +423,5 @@ func Run(m string) string {
 `
 	_, _ = r.Run(context.Background(), Request{Code: code, Input: m}, nil)
 	runtime.KeepAlive(r)
+	os.Exit(0)
 }

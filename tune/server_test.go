@@ -328,3 +328,59 @@ func TestServerIPv6(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+// TestTuneIssue12_NoAmbientCredential: nothing the server sends is a
+// credential a browser would replay to another local server. The page
+// and its assets are served without the token and with no cookie; the
+// token in a query or a cookie opens nothing; only the X-Tune-Token
+// header does.
+func TestTuneIssue12_NoAmbientCredential(t *testing.T) {
+	srv := startServer(t, Options{})
+	u := base(srv)
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string, hdr map[string]string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			t.Errorf("GET %s sent Set-Cookie %q", path, c)
+		}
+		return resp
+	}
+	for _, p := range []string{"/", "/?token=" + srv.Token(), "/assets/app.js", "/assets/style.css", "/favicon.ico"} {
+		if resp := get(p, nil); resp.StatusCode != 200 {
+			t.Errorf("GET %s: status %d, want 200 (the page is public; the API is not)", p, resp.StatusCode)
+		}
+	}
+	if !strings.Contains(srv.URL(), "/#token="+srv.Token()) || strings.Contains(srv.URL(), "?") {
+		t.Errorf("URL %s: want the token in the fragment, which a browser never sends", srv.URL())
+	}
+	cookie := map[string]string{"Cookie": "zerogc_tune_" + strings.Split(srv.Addr().String(), ":")[1] + "=" + srv.Token()}
+	for _, p := range []string{"/api/samples?token=" + srv.Token(), "/api/events?token=" + srv.Token(), "/api/samples", "/api/info"} {
+		if resp := get(p, cookie); resp.StatusCode != 403 {
+			t.Errorf("GET %s with the token in the query or a cookie: status %d, want 403", p, resp.StatusCode)
+		}
+	}
+	if resp := get("/api/samples", map[string]string{"X-Tune-Token": srv.Token()}); resp.StatusCode != 200 {
+		t.Errorf("GET /api/samples with the header: status %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", u+"/api/run", bytes.NewReader(runBody(t, "package main\nfunc F(s string) {}\n", "")))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Cookie", cookie["Cookie"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("POST /api/run without the header: status %d, want 403", resp.StatusCode)
+	}
+}

@@ -29,8 +29,8 @@ type Result struct {
 	Stderr          string   `json:"stderr"`
 	StdoutTruncated bool     `json:"stdoutTruncated,omitempty"`
 	StderrTruncated bool     `json:"stderrTruncated,omitempty"`
-	Results         []string `json:"results,omitempty"` // the entry function's return values, formatted with %v
-	Panic           string   `json:"panic,omitempty"`   // the entry function's panic and stack, with the snippet's frames as snippet.go:LINE and the harness's frames left out
+	Results         []string `json:"results,omitempty"`   // the entry function's return values, formatted with %v
+	Panic           string   `json:"panic,omitempty"`     // the entry function's panic and stack, with the snippet's frames as snippet.go:LINE and the harness's frames left out
 	PanicLine       int      `json:"panicLine,omitempty"` // the snippet line that panicked (its innermost frame)
 
 	Assembly []AsmFunc  `json:"assembly,omitempty"`
@@ -55,7 +55,7 @@ type Result struct {
 	// reported by the child).
 	PeakMemory uint64  `json:"peakMemory"`
 	BuildMs    float64 `json:"buildMs"`
-	RunMs   float64 `json:"runMs"`
+	RunMs      float64 `json:"runMs"`
 }
 
 // CompileError is one compiler error about a line of the snippet.
