@@ -425,3 +425,69 @@ func Run(m string) string {
 	runtime.KeepAlive(r)
 	os.Exit(0)
 }
+
+// TestTuneIssue12_StopEndsTheRun: Stop ends a run at once and the result
+// says it was stopped, not "exit code -1"; Stop with no run in progress
+// reports false.
+func TestTuneIssue12_StopEndsTheRun(t *testing.T) {
+	r := newRunner(t, Options{Timeout: time.Minute})
+	if r.Stop("nothing to stop") {
+		t.Error("Stop reported a run while none was in progress")
+	}
+	code := "package main\n\nfunc Spin(s string) int {\n\tfor {\n\t}\n}\n"
+	stopped := make(chan time.Time, 1)
+	res := mustRun(t, r, Request{Code: code}, func(ev Event) {
+		if ev.Status == "running" {
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				r.Stop("stopped by the test")
+				stopped <- time.Now()
+			}()
+		}
+	})
+	at := <-stopped
+	if d := time.Since(at); d > 2*time.Second {
+		t.Errorf("the run ended %v after Stop", d)
+	}
+	if res.Killed != "stopped" || res.Error != "stopped: stopped by the test" || res.Signal != "killed" {
+		t.Errorf("killed=%q error=%q signal=%q, want stopped by the test, killed by a signal", res.Killed, res.Error, res.Signal)
+	}
+}
+
+// TestTuneIssue12_StopRace calls Stop from many goroutines while runs
+// start and end: no run is stopped twice or left unstoppable, and the
+// race detector sees the stopper handed over cleanly.
+func TestTuneIssue12_StopRace(t *testing.T) {
+	r := newRunner(t, Options{Timeout: time.Minute})
+	code := "package main\n\nimport \"time\"\n\nfunc Wait(s string) int {\n\ttime.Sleep(time.Minute)\n\treturn 1\n}\n"
+	done := make(chan struct{})
+	var stops atomic.Int32
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if r.Stop("race") {
+					stops.Add(1)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		res, err := r.Run(context.Background(), Request{Code: code}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Killed != "stopped" || !strings.Contains(res.Error, "race") {
+			t.Errorf("run %d: killed=%q error=%q, want stopped", i, res.Killed, res.Error)
+		}
+	}
+	close(done)
+	if stops.Load() < 3 {
+		t.Errorf("%d successful Stops for 3 runs", stops.Load())
+	}
+}
