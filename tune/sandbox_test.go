@@ -491,3 +491,46 @@ func TestTuneIssue12_StopRace(t *testing.T) {
 		t.Errorf("%d successful Stops for 3 runs", stops.Load())
 	}
 }
+
+// TestTuneIssue12_WeakerSandboxes makes the runner believe the kernel lacks
+// user namespaces, then namespaces altogether, then Landlock: it still
+// runs snippets, and says which protections are off and what that means.
+func TestTuneIssue12_WeakerSandboxes(t *testing.T) {
+	code := "package main\n\nfunc Add(s string) int { return len(s) + 1 }\n"
+	for _, c := range []struct {
+		name       string
+		level      sandboxLevel
+		noLandlock bool
+		off        []string
+		rootOnly   bool
+	}{
+		{"namespaces without a user namespace", levelRootNS, false, nil, true},
+		{"a process group only", levelNone, false, []string{"processes", "network"}, false},
+		{"no Landlock", levelUserNS, true, []string{"files"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.rootOnly && os.Geteuid() != 0 {
+				t.Skip("skipping: namespaces without a user namespace need root")
+			}
+			probeLimit.maxLevel, probeLimit.noLandlock = c.level, c.noLandlock
+			defer func() { probeLimit.maxLevel, probeLimit.noLandlock = levelUserNS, false }()
+			r := newRunner(t, Options{})
+			var off []string
+			for _, p := range r.Protections() {
+				if !p.On {
+					off = append(off, p.Name)
+					if !strings.Contains(p.How, "off") {
+						t.Errorf("%s is off but says %q", p.Name, p.How)
+					}
+				}
+			}
+			if strings.Join(off, ",") != strings.Join(c.off, ",") {
+				t.Errorf("protections off: %v, want %v", off, c.off)
+			}
+			res := mustRun(t, r, Request{Code: code, Input: "abc"}, nil)
+			if res.Error != "" || len(res.Results) != 1 || res.Results[0] != "4" {
+				t.Errorf("run: error %q results %v stderr %q", res.Error, res.Results, res.Stderr)
+			}
+		})
+	}
+}
