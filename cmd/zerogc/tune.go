@@ -65,7 +65,7 @@ func serveTune(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			state = "OFF"
 			off++
 		}
-		fmt.Fprintf(stdout, "  sandbox %s %-13s %s\n", state, p.Name+":", p.How)
+		fmt.Fprintf(stdout, "  sandbox %s %-14s %s\n", state, p.Name+":", p.How)
 	}
 	if off > 0 {
 		fmt.Fprintf(stdout, "zerogc tune: %d protection(s) of the sandbox are off on this machine (see above and tune/README.md): run only code you would run yourself\n", off)
