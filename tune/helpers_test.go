@@ -4,17 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 )
-
-func TestMain(m *testing.M) {
-	if mark := os.Getenv("ZEROGC_TUNE_HELPER"); mark != "" {
-		helperTuneProcess(mark)
-	}
-	os.Exit(m.Run())
-}
 
 // startServer starts a Server on a free loopback port and stops it when
 // the test ends.

@@ -217,6 +217,9 @@ func (r *Runner) Stop(why string) bool {
 	if s == nil {
 		return false
 	}
+	// The first reason wins: why is set once, before the cancel that
+	// makes the run read it, so a later Stop cannot change what an
+	// earlier one's result says.
 	s.why.CompareAndSwap(nil, &why)
 	s.cancel()
 	return true

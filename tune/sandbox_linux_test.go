@@ -24,6 +24,13 @@ import (
 // exercises; where the kernel lacks it, it skips, except under CI=true,
 // where every mechanism is expected (the CI machine has them all).
 
+func TestMain(m *testing.M) {
+	if mark := os.Getenv("ZEROGC_TUNE_HELPER"); mark != "" {
+		helperTuneProcess(mark)
+	}
+	os.Exit(m.Run())
+}
+
 // needProtection skips (or fails under CI=true) when the runner does not
 // have the named protection on, and logs the mechanism otherwise.
 func needProtection(t *testing.T, r *Runner, name string) {
