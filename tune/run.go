@@ -516,6 +516,9 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir, bin string, r
 			"GODEBUG=gctrace=1",
 			"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
 			"GOTRACEBACK=single",
+			// /usr/share/zoneinfo is out of reach: time zones come
+			// from GOROOT's copy.
+			"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
 		},
 		Landlock:     true,
 		ReadOnly:     []string{r.env.root},

@@ -282,6 +282,9 @@ func Run(paths string) string {
 	if err := os.WriteFile("inside.txt", []byte("x"), 0o644); err != nil {
 		out += "cannot write its own directory: " + err.Error() + "\n"
 	}
+	if _, err := time.LoadLocation("Europe/Paris"); err != nil {
+		out += "no time zones: " + err.Error() + "\n"
+	}
 	return out
 }
 
@@ -312,7 +315,7 @@ func splitLines(s string) []string {
 			t.Errorf("%s was not denied", p)
 		}
 	}
-	if strings.Contains(got, "wrote outside") || strings.Contains(got, "cannot write its own") {
+	if strings.Contains(got, "wrote outside") || strings.Contains(got, "cannot write its own") || strings.Contains(got, "no time zones") {
 		t.Errorf("writes: %s", got)
 	}
 	t.Logf("the snippet saw:\n%s", got)
