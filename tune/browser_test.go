@@ -2,9 +2,16 @@ package tune
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,10 +37,20 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// TestBrowser loads the page in a headless Chromium, runs the allocating
+// TestTuneBrowser loads the page in a headless Chromium, runs the allocating
 // sample and checks the Assembly tab, the editor's escape marks and the GC
 // chart, then saves a screenshot (to $TUNE_SCREENSHOT if set).
-func TestBrowser(t *testing.T) {
+// evalString evaluates a JavaScript expression that yields a string.
+func evalString(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return s
+}
+
+func TestTuneBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	srv := startServer(t, Options{})
 
@@ -125,6 +142,10 @@ func TestBrowser(t *testing.T) {
 	heapMarks := count(`document.querySelectorAll('#tab-escapes .esc[data-kind="heap"][data-line="21"]').length`)
 	heapLine := count(`[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.classList.contains('tune-heap')) + 1`)
 
+	// The GC tab's badge is up to date before the tab is opened.
+	gcBadge := count(`Number((document.querySelector('.tabs button[data-tab="gc"] .count') || {}).textContent || 0)`)
+	smallHeapsAsZero := count(`/(^|[^0-9])0→|→0([^0-9]|$)/.test(document.getElementById('cycles').textContent) ? 1 : 0`)
+
 	// GC: one vertical line per collection.
 	do("opening the GC tab", tab("gc"), chromedp.WaitVisible(chromedp.CSS(`#chart svg`)), chromedp.Sleep(300*time.Millisecond))
 	gcLines := count(`document.querySelectorAll('#gclines line.gcl').length`)
@@ -157,6 +178,139 @@ func TestBrowser(t *testing.T) {
 	}
 	if errLinked != 1 || errLine != 4 {
 		t.Errorf("compile error: %d linked entries for line 4, editor marks line %d; want 1 and line 4", errLinked, errLine)
+	}
+
+	if gcBadge != gcLines {
+		t.Errorf("GC tab badge said %d before the tab was opened; the chart has %d cycles", gcBadge, gcLines)
+	}
+	if smallHeapsAsZero != 0 {
+		t.Errorf("the cycles table prints a heap under 1 MB as 0 MB: %s", evalString(t, ctx, `document.getElementById('cycles').textContent.slice(0, 300)`))
+	}
+
+	// Issue 12: no ambient credential. The token left the address bar, no
+	// cookie exists, and another local server the browser visits gets
+	// nothing of it.
+	var otherMu sync.Mutex
+	var otherSaw []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherMu.Lock()
+		for k, v := range r.Header {
+			otherSaw = append(otherSaw, k+": "+strings.Join(v, ","))
+		}
+		otherSaw = append(otherSaw, "URL: "+r.URL.String())
+		otherMu.Unlock()
+		_, _ = io.WriteString(w, "<!doctype html><title>other</title><p>another local server")
+	}))
+	defer other.Close()
+	if n := count(`document.cookie.length + (location.href.includes(` + "`" + `token` + "`" + `) ? 1000 : 0)`); n != 0 {
+		t.Errorf("after loading the page, document.cookie is %q and the address is %q", evalString(t, ctx, `document.cookie`), evalString(t, ctx, `location.href`))
+	}
+	// Reload keeps the code: type into the editor, leave for the other
+	// server, come back (without the fragment: sessionStorage has the
+	// token) and reload.
+	do("typing into the editor",
+		chromedp.Click(chromedp.CSS(`.cm-content`)),
+		chromedp.KeyEvent("\n// kept across reloads\n"),
+		chromedp.Sleep(500*time.Millisecond))
+	do("visiting another local server",
+		chromedp.Navigate(other.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`p`)))
+	otherMu.Lock()
+	saw := strings.Join(otherSaw, "\n")
+	otherMu.Unlock()
+	if saw == "" || strings.Contains(saw, srv.Token()) || strings.Contains(strings.ToLower(saw), "cookie") {
+		t.Errorf("the other local server received:\n%s\nwant requests with no cookie and no token", saw)
+	}
+	do("coming back without the token in the address",
+		chromedp.Navigate(base(srv)+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+	keptAfterNav := count(`document.querySelector('.cm-content').textContent.includes('kept across reloads') ? 1 : 0`)
+	do("reloading", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
+	keptAfterReload := count(`document.querySelector('.cm-content').textContent.includes('kept across reloads') ? 1 : 0`)
+	if keptAfterNav != 1 || keptAfterReload != 1 {
+		t.Errorf("edited code kept: after leaving and coming back %d, after a reload %d; want both", keptAfterNav, keptAfterReload)
+	}
+	if n := count(`document.body.dataset.protectionsOff === "0" && document.getElementById('sandbox').textContent === "sandbox on" ? 1 : 0`); n != 1 && os.Getenv("CI") == "true" {
+		t.Errorf("the page shows %q: under CI every protection is expected on", evalString(t, ctx, `document.getElementById('sandbox').textContent`))
+	}
+	if n := count(`document.getElementById('sandbox').title.split("\n").length`); n < 6 {
+		t.Errorf("the sandbox indicator lists %d protections, want 6", n)
+	}
+	favicon, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/favicon.ico").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || favicon != 200 {
+		t.Errorf("favicon: status %d (%v)", favicon, err)
+	}
+
+	// Stop: a snippet that never returns is stopped from the page.
+	setCode := func(code string) chromedp.Action[chromedp.Void] {
+		b, _ := json.Marshal(code)
+		return chromedp.Evaluate[chromedp.Void](`window.tuneEditor.setText(` + string(b) + `)`)
+	}
+	runs := count(`Number(document.body.dataset.runs || 0)`)
+	do("running a snippet that spins",
+		setCode("package main\n\nfunc Spin(s string) int {\n\tfor {\n\t}\n}\n"),
+		chromedp.Click(chromedp.CSS(`#run`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#stop`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status.busy`)))
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(evalString(t, ctx, `document.getElementById('status').textContent`), "running"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the spinning snippet never ran")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopAt := time.Now()
+	do("pressing Stop",
+		chromedp.Click(chromedp.CSS(`#stop`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="`+strconv.Itoa(runs+1)+`"]`)))
+	stopTook := time.Since(stopAt)
+	stoppedOut := evalString(t, ctx, `document.getElementById('tab-output').textContent`)
+	stoppedResult := evalString(t, ctx, `document.getElementById('result').textContent`)
+	if stopTook > 5*time.Second || !strings.Contains(stoppedOut, "stopped from the page") || !strings.Contains(stoppedOut, "signal: killed") ||
+		strings.Contains(stoppedOut, "exit code") || !strings.Contains(stoppedResult, "did not return: stopped") {
+		t.Errorf("after Stop (%v), the Output tab says: %.500s", stopTook, stoppedOut)
+	}
+
+	// A panic: its stack links the panicking line, which the editor marks.
+	do("running a snippet that panics",
+		setCode("package main\n\nfunc Boom(s string) int {\n\tvar m map[string]int\n\tm[s] = 1\n\treturn 0\n}\n"),
+		chromedp.Click(chromedp.CSS(`#run`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="`+strconv.Itoa(runs+2)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#panic a.stack-line`)))
+	panicLink := count(`document.querySelectorAll('#panic a.stack-line[data-line="5"]').length`)
+	panicMark := count(`[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.classList.contains('tune-error')) + 1`)
+	panicText := evalString(t, ctx, `document.getElementById('panic').textContent`)
+	do("following the link", chromedp.Click(chromedp.CSS(`#panic a.stack-line[data-line="5"]`)))
+	activeLine := count(`[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.classList.contains('cm-activeLine')) + 1`)
+	if panicLink == 0 || panicMark != 5 || activeLine != 5 {
+		t.Errorf("panic: %d links to line 5, editor marks line %d, the link went to line %d; want line 5 everywhere\n%s", panicLink, panicMark, activeLine, panicText)
+	}
+	if strings.Contains(panicText, "zerogc-tune-") || strings.Contains(panicText, "main.") || strings.Contains(panicText, "/tmp/") {
+		t.Errorf("the panic stack shows temporary paths or the harness's frames:\n%s", panicText)
+	}
+
+	// Narrow windows: at 1024 px no tab is clipped and Run stays on one
+	// line; at 800 px every control of the bar is on the screen.
+	for _, width := range []int64{1024, 800} {
+		do(fmt.Sprintf("resizing to %d px", width), chromedp.EmulateViewport(width, 760), chromedp.Sleep(300*time.Millisecond))
+		bad := evalString(t, ctx, `(() => {
+			const out = [];
+			const W = document.documentElement.clientWidth;
+			const nav = document.querySelector('.tabs').getBoundingClientRect();
+			for (const b of document.querySelectorAll('.tabs button')) {
+				const r = b.getBoundingClientRect();
+				if (r.right > nav.right + 0.5 || r.bottom > nav.bottom + 0.5 || b.scrollWidth > b.clientWidth + 1) out.push('tab ' + b.textContent + ' clipped');
+			}
+			for (const b of document.querySelectorAll('.bar button:not([hidden]), .bar select')) {
+				const r = b.getBoundingClientRect();
+				if (r.right > W + 0.5 || r.left < 0) out.push(b.textContent.trim() + ' off-screen (right ' + r.right + ' of ' + W + ')');
+			}
+			const run = document.getElementById('run');
+			if (run.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(run).lineHeight || 20)) out.push('Run wraps');
+			return out.join('; ');
+		})()`)
+		if bad != "" {
+			t.Errorf("at %d px: %s", width, bad)
+		}
 	}
 
 	pageErrMu.Lock()

@@ -13,7 +13,10 @@
 //
 //	func Run(input string) int { return len(make([]int, 3000)) }
 //
-// Runner does the work; Server serves it as a web page with a CodeMirror
-// editor and a JSON API (POST /api/run, GET /api/events) on the loopback
-// interface, behind a random token.
+// Runner does the work, each build and run in a sandbox (new user, PID and
+// network namespaces, Landlock, a memory limit for the whole process tree
+// and a process-count limit; Protections says which are on). Server serves
+// it as a web page with a CodeMirror editor and a JSON API (POST /api/run,
+// POST /api/stop, GET /api/events, GET /api/info) on the loopback
+// interface, behind a random token sent in a header, never in a cookie.
 package tune

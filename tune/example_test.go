@@ -52,7 +52,8 @@ func Squares(input string) []int {
 }
 
 // ExampleNewServer starts the web page on a free loopback port. The URL it
-// prints carries the token that every request needs.
+// prints carries, in its fragment, the token that every API request needs
+// in its X-Tune-Token header.
 func ExampleNewServer() {
 	srv, err := tune.NewServer(tune.Config{Addr: "127.0.0.1:0"})
 	if err != nil {

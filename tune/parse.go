@@ -299,3 +299,56 @@ func parseGCTrace(line string) (Cycle, bool) {
 		Forced: m[10] != "",
 	}, true
 }
+
+// cleanStack makes a Go stack trace (the harness's panic report, or a
+// crash the runtime printed) read in the snippet's terms: the temporary
+// module's paths become "snippet.go", GOROOT's become the standard
+// library's own ("runtime/panic.go"), the snippet's functions lose their
+// package path, the program-counter offsets go, and so do the frames of
+// the harness (package main) and of its recovery (everything above the
+// panic call, when the stack comes from debug.Stack in the harness's
+// deferred function). line is the snippet line of the innermost snippet
+// frame left, or 0.
+func cleanStack(text, mod, goroot string) (out string, line int) {
+	if text == "" {
+		return "", 0
+	}
+	rep := strings.NewReplacer(
+		mod+"/snippet/"+snippetFile, snippetFile,
+		mod+"/", "",
+		goroot+"/src/", "",
+		snippetPkg+".", "",
+	)
+	lines := strings.Split(rep.Replace(text), "\n")
+	// A frame is a function line and the "\tfile:line +0x..." line under it.
+	isFrame := func(i int) bool {
+		return i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") && !strings.HasPrefix(lines[i], "\t") && lines[i] != ""
+	}
+	var keep []string
+	skipToPanic := strings.Contains(text, "runtime/debug.Stack()")
+	for i := 0; i < len(lines); i++ {
+		if !isFrame(i) {
+			keep = append(keep, lines[i])
+			continue
+		}
+		fn, pos := lines[i], lines[i+1]
+		i++
+		if skipToPanic {
+			if strings.HasPrefix(fn, "panic(") {
+				skipToPanic = false
+			}
+			continue
+		}
+		if strings.HasPrefix(fn, "main.") || strings.HasPrefix(fn, "created by main.") {
+			continue
+		}
+		if j := strings.LastIndex(pos, " +0x"); j > 0 {
+			pos = pos[:j]
+		}
+		if line == 0 && strings.HasPrefix(pos, "\t"+snippetFile+":") {
+			line, _ = strconv.Atoi(strings.TrimPrefix(pos, "\t"+snippetFile+":"))
+		}
+		keep = append(keep, fn, pos)
+	}
+	return strings.TrimRight(strings.Join(keep, "\n"), "\n") + "\n", line
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,8 +39,13 @@ type Options struct {
 	// BuildTimeout bounds "go build" (default 3 minutes: the first Debug
 	// build compiles the standard library without optimisations).
 	BuildTimeout time.Duration
-	// Go is the go command (default: "go" found in PATH).
+	// Go is the go command (default: "go" found in PATH). tune asks it for
+	// its GOROOT and builds with that toolchain's own go command.
 	Go string
+	// MaxProcs is how many processes and threads a run may have at once
+	// (default 256; RLIMIT_NPROC in the run's user namespace). A Go
+	// program has about ten threads.
+	MaxProcs int
 }
 
 func (o *Options) fill() error {
@@ -58,6 +64,9 @@ func (o *Options) fill() error {
 	if o.BuildTimeout == 0 {
 		o.BuildTimeout = 3 * time.Minute
 	}
+	if o.MaxProcs == 0 {
+		o.MaxProcs = 256
+	}
 	switch {
 	case o.Timeout < 0:
 		return fmt.Errorf("timeout %v is negative: give a positive duration such as 10s", o.Timeout)
@@ -67,6 +76,8 @@ func (o *Options) fill() error {
 		return fmt.Errorf("sample interval %v is out of range: give 1ms to 100ms (at least 10 Hz)", o.SampleInterval)
 	case o.MaxOutput < 0:
 		return fmt.Errorf("output limit %d is negative", o.MaxOutput)
+	case o.MaxProcs < 16:
+		return fmt.Errorf("process limit %d is too small: a Go program needs about ten threads; give at least 16", o.MaxProcs)
 	}
 	if o.Go == "" {
 		p, err := exec.LookPath("go")
@@ -87,16 +98,40 @@ const (
 // ErrBusy is returned by Runner.Run while another run is in progress.
 var ErrBusy = errors.New("another snippet is running: wait for it to finish, then run again")
 
-// Runner builds and runs snippets, one at a time, in a temporary module.
+// Runner builds and runs snippets, one at a time, in a temporary directory
+// and a sandbox (see Protections).
 type Runner struct {
 	opt  Options
-	dir  string
-	lang string      // the go command's language version, such as "1.26", for the go.mod of a snippet
+	dir  string   // the runner's directory: mod/ (the module), run/ (the run's own), tmp/
+	lock *os.File // held (flock) while the runner lives, so a later tune can tell a dead one's directory
+	lang string   // the go command's language version, such as "1.26", for the go.mod of a snippet
+	env  goEnv
+	sb   *sandbox
 	busy atomic.Bool // true while a Run owns dir; taken by CompareAndSwap(false, true)
+	// stop ends the run in progress: set by Run while it owns dir, read
+	// by Stop from any goroutine.
+	stop atomic.Pointer[stopper]
 }
 
-// NewRunner returns a Runner with the given options. Close removes its
-// temporary directory.
+// stopper cancels one run and says why.
+type stopper struct {
+	cancel context.CancelFunc
+	why    atomic.Pointer[string]
+}
+
+// goEnv is what the go command says about itself.
+type goEnv struct {
+	version, root, cache, modCache string
+}
+
+// dirPrefix starts the name of every runner's directory; the owner's pid
+// follows it.
+const dirPrefix = "zerogc-tune-"
+
+// NewRunner returns a Runner with the given options. It probes which
+// protections the kernel allows (Protections), and removes the
+// directories that runners of killed tune processes left behind. Close
+// removes its own.
 func NewRunner(opt Options) (*Runner, error) {
 	if err := platformError(); err != nil {
 		return nil, err
@@ -104,41 +139,100 @@ func NewRunner(opt Options) (*Runner, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
-	lang, err := goLanguageVersion(opt.Go)
+	env, err := queryGoEnv(opt.Go)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "zerogc-tune-")
+	m := goVersionRE.FindStringSubmatch(env.version)
+	if m == nil {
+		return nil, fmt.Errorf("%s reports version %q, which tune does not understand", opt.Go, env.version)
+	}
+	// Build with the selected toolchain's own go command, so that GOROOT
+	// and the command agree (GOTOOLCHAIN may have switched).
+	if g := filepath.Join(env.root, "bin", "go"); fileExists(g) {
+		opt.Go = g
+	}
+	removeStaleDirs(os.TempDir())
+	dir, err := os.MkdirTemp("", dirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
 	}
-	return &Runner{opt: opt, dir: dir, lang: lang}, nil
+	lock, err := lockDir(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	r := &Runner{opt: opt, dir: dir, lock: lock, lang: m[1], env: env, sb: probeSandbox()}
+	// A run as another user (nobody, when tune is root) must be able to
+	// reach its directory inside this one.
+	if r.sb.runUID != os.Geteuid() {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // goVersionRE matches the language version in "go1.26.8" or "go1.27rc1".
 var goVersionRE = regexp.MustCompile(`^go(\d+\.\d+)`)
 
-// goLanguageVersion asks the go command for its version, so that a snippet
-// may use everything the toolchain supports (range over int, iterators...).
-func goLanguageVersion(goCmd string) (string, error) {
-	out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
+// queryGoEnv asks the go command, with the user's environment, for its
+// version, GOROOT and caches. Builds then run with exactly these and no
+// other setting of the user's (GOENV=off), so nothing the user's go env
+// file or environment says (GOFLAGS=-toolexec=..., CC) reaches them.
+func queryGoEnv(goCmd string) (goEnv, error) {
+	out, err := exec.Command(goCmd, "env", "GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE").Output()
 	if err != nil {
-		return "", fmt.Errorf("running %s env GOVERSION: %v", goCmd, err)
+		return goEnv{}, fmt.Errorf("running %s env: %v", goCmd, err)
 	}
-	m := goVersionRE.FindStringSubmatch(strings.TrimSpace(string(out)))
-	if m == nil {
-		return "", fmt.Errorf("%s reports version %q, which tune does not understand", goCmd, strings.TrimSpace(string(out)))
+	l := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(l) != 4 {
+		return goEnv{}, fmt.Errorf("%s env printed %q, want four lines", goCmd, out)
 	}
-	return m[1], nil
+	e := goEnv{version: strings.TrimSpace(l[0]), root: l[1], cache: l[2], modCache: l[3]}
+	if e.cache == "" || e.cache == "off" {
+		return goEnv{}, fmt.Errorf("the go build cache is off (GOCACHE=%q): tune needs it; unset GOCACHE or point it at a directory", e.cache)
+	}
+	return e, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Options returns the runner's options with the defaults filled in.
 func (r *Runner) Options() Options { return r.opt }
 
+// Protections says, one by one, how the runner's sandbox protects the
+// machine from a snippet on this kernel, and which protections are off
+// and why.
+func (r *Runner) Protections() []Protection { return r.sb.protections(r.opt) }
+
+// Stop ends the run in progress, if any, at once; its Result says
+// "stopped" and why. It reports whether there was a run to stop.
+func (r *Runner) Stop(why string) bool {
+	s := r.stop.Load()
+	if s == nil {
+		return false
+	}
+	// The first reason wins: why is set once, before the cancel that
+	// makes the run read it, so a later Stop cannot change what an
+	// earlier one's result says.
+	s.why.CompareAndSwap(nil, &why)
+	s.cancel()
+	return true
+}
+
 // Close removes the runner's temporary directory. A run in progress must
 // have finished.
 func (r *Runner) Close() error {
-	return os.RemoveAll(r.dir)
+	err := removeTree(r.dir)
+	if r.lock != nil {
+		r.lock.Close()
+	}
+	return err
 }
 
 // Run builds the snippet of req in a temporary module, runs it as a child
@@ -153,6 +247,11 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 		return nil, ErrBusy
 	}
 	defer r.busy.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := &stopper{cancel: cancel}
+	r.stop.Store(st)
+	defer r.stop.Store(nil)
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
@@ -187,7 +286,14 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	if err := writeModule(mod, p.Files); err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(r.dir, "snippet.bin")
+	runDir := filepath.Join(r.dir, "run")
+	if err := removeTree(runDir); err != nil {
+		return nil, fmt.Errorf("cleaning the run directory: %w", err)
+	}
+	if err := os.Mkdir(runDir, 0o700); err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(runDir, binName)
 	start := time.Now()
 	out, buildErr := r.build(ctx, mod, bin, mode)
 	res.BuildMs = msSince(start)
@@ -196,7 +302,8 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 		res.BuildOutput = strings.TrimSpace(out)
 		res.Error = "the snippet does not compile"
 		if ctx.Err() != nil {
-			res.Error = "the build was canceled: " + ctx.Err().Error()
+			res.Error = "the build was stopped: " + stopReason(st)
+			res.Killed = "stopped"
 		} else if len(res.CompileErrors) == 0 {
 			res.Error = "go build failed: " + buildErr.Error()
 		}
@@ -206,10 +313,31 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	res.Escapes = parseEscapes(out)
 	res.Assembly = parseAssembly(out, req.Code)
 
+	// The run's directory and binary belong to the run's user.
+	if uid := r.sb.runUID; uid != os.Geteuid() {
+		for _, p := range []string{runDir, bin} {
+			if err := os.Lchown(p, uid, uid); err != nil {
+				return nil, fmt.Errorf("handing the run directory to uid %d: %w", uid, err)
+			}
+		}
+	}
 	onEvent(Event{Type: "status", Status: "running"})
-	r.execute(ctx, bin, res, onEvent)
+	r.execute(ctx, st, runDir, bin, res, onEvent)
+	res.Panic, res.PanicLine = cleanStack(res.Panic, mod, r.env.root)
+	res.Stderr, _ = cleanStack(res.Stderr, mod, r.env.root)
 	onEvent(Event{Type: "status", Status: "done"})
 	return res, nil
+}
+
+// binName is the snippet's executable, in the run's directory.
+const binName = "snippet.bin"
+
+// stopReason says why a run's context ended.
+func stopReason(st *stopper) string {
+	if w := st.why.Load(); w != nil {
+		return *w
+	}
+	return "the request was canceled"
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
@@ -234,30 +362,42 @@ func writeModule(dir string, files map[string]string) error {
 // build runs go build in the temporary module, with the compiler printing
 // the assembly (-S) and the escape-analysis and inlining decisions (-m=2) of
 // the snippet's package. The standard library comes from the normal build
-// cache; nothing is fetched from the network.
+// cache; nothing is fetched from the network. A snippet cannot run code
+// while it is built: cgo is off (so no #cgo flags and no C compiler),
+// go generate does not run, the flags are tune's own and the environment
+// is exactly the one below (GOENV=off: no user settings, no -toolexec).
+// The build runs in the sandbox too (see README.md), with the build cache
+// and GOROOT reachable.
 func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opt.BuildTimeout)
 	defer cancel()
 	// No -trimpath: the standard library then shares the build cache
 	// with ordinary builds; normalizeOutput removes the temporary paths.
-	args := []string{"build", "-o", bin}
+	args := []string{r.opt.Go, "build", "-o", bin}
 	if mode == "debug" {
 		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2")
 	} else {
 		args = append(args, "-gcflags="+snippetPkg+"=-S -m=2")
 	}
 	args = append(args, ".")
-	cmd := exec.CommandContext(ctx, r.opt.Go, args...)
-	cmd.Dir = mod
-	cmd.Env = append(os.Environ(),
-		"GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GO111MODULE=on",
-		"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOOS=", "GOARCH=",
-	)
-	setupChild(cmd)
-	cmd.Cancel = func() error {
-		killGroup(cmd.Process.Pid)
-		return nil
+	tmp := filepath.Join(r.dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return "", err
 	}
+	env := []string{
+		"PATH=" + filepath.Join(r.env.root, "bin") + ":/usr/bin:/bin",
+		"HOME=" + tmp,
+		"GOROOT=" + r.env.root, "GOCACHE=" + r.env.cache, "GOMODCACHE=" + r.env.modCache,
+		"GOPATH=" + filepath.Join(tmp, "gopath"), "GOTMPDIR=" + tmp,
+		"GOENV=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "GO111MODULE=on",
+		"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
+	}
+	cmd := r.sb.command(ctx, stageConfig{
+		Path: r.opt.Go, Args: args, Env: env, Dir: mod, Landlock: true,
+		ReadOnly:  []string{r.env.root, r.env.modCache},
+		NoExec:    []string{r.env.modCache},
+		ReadWrite: []string{r.dir, r.env.cache, "/dev/null"},
+	}, false)
 	cmd.WaitDelay = 5 * time.Second
 	// The assembly of a large snippet is large; keep a bounded amount.
 	buf := &capBuffer{max: maxBuildOutput}
@@ -268,6 +408,9 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, erro
 		err = fmt.Errorf("go build took longer than %v", r.opt.BuildTimeout)
 	}
 	out, _ := buf.result()
+	if strings.Contains(out, "zerogc-tune-sandbox: ") {
+		err = errors.New("the build's sandbox could not be set up: " + strings.TrimSpace(out))
+	}
 	return normalizeOutput(out, mod), err
 }
 
@@ -340,8 +483,8 @@ type harnessEvent struct {
 	Error       string `json:"error"`
 }
 
-// execute runs the built snippet and fills res.
-func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent func(Event)) {
+// execute runs the built snippet in the sandbox and fills res.
+func (r *Runner) execute(ctx context.Context, st *stopper, runDir, bin string, res *Result, onEvent func(Event)) {
 	stdout := &capBuffer{max: r.opt.MaxOutput}
 	stderr := &capBuffer{max: r.opt.MaxOutput}
 	var pipes [4]struct{ r, w *os.File } // stdout, runtime stderr, events, user stderr
@@ -362,21 +505,32 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 			p.r.Close()
 		}
 	}()
-	cmd := exec.Command(bin)
-	cmd.Dir = r.dir
-	cmd.Env = []string{
-		"PATH=/usr/bin:/bin",
-		"HOME=" + r.dir,
-		"TMPDIR=" + r.dir,
-		"GODEBUG=gctrace=1",
-		"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
-		"GOTRACEBACK=single",
-	}
+	// Address space: the memory limit plus what the runtime reserves.
+	addressSpace := uint64(r.opt.MemoryLimit) + 4<<30
+	cmd := r.sb.command(context.Background(), stageConfig{
+		Path: bin, Args: []string{bin}, Dir: runDir,
+		Env: []string{
+			"PATH=/usr/bin:/bin",
+			"HOME=" + runDir,
+			"TMPDIR=" + runDir,
+			"GODEBUG=gctrace=1",
+			"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
+			"GOTRACEBACK=single",
+			// /usr/share/zoneinfo is out of reach: time zones come
+			// from GOROOT's copy.
+			"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
+		},
+		Landlock:     true,
+		ReadOnly:     []string{r.env.root},
+		NoExec:       []string{r.env.root},
+		ReadWrite:    []string{runDir, "/dev/null"},
+		AddressSpace: addressSpace,
+		Procs:        uint64(r.opt.MaxProcs),
+	}, true)
 	cmd.Stdin = nil
 	cmd.Stdout = pipes[0].w
 	cmd.Stderr = pipes[1].w
 	cmd.ExtraFiles = []*os.File{pipes[2].w, pipes[3].w}
-	setupChild(cmd)
 
 	t0 := time.Now()
 	ms := func(unixNano int64) float64 { return float64(unixNano-t0.UnixNano()) / 1e6 }
@@ -389,12 +543,13 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 		return
 	}
 	pid := cmd.Process.Pid
-	// Address space: the memory limit plus what the runtime reserves.
-	if err := limitAddressSpace(pid, uint64(r.opt.MemoryLimit)+4<<30); err != nil {
-		killGroup(pid)
-		_ = cmd.Wait()
-		res.Error = "limiting the snippet's memory: " + err.Error()
-		return
+	if r.sb.exe == "" { // no stage to set the limits
+		if err := limitProcess(pid, addressSpace, uint64(r.opt.MaxProcs)); err != nil {
+			killRun(pid)
+			_ = cmd.Wait()
+			res.Error = "limiting the snippet's memory: " + err.Error()
+			return
+		}
 	}
 
 	var (
@@ -409,7 +564,7 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 			killed = why
 		}
 		mu.Unlock()
-		killGroup(pid)
+		killRun(pid)
 	}
 
 	var readers sync.WaitGroup
@@ -501,13 +656,20 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 			case <-stop:
 				return
 			case <-ctx.Done():
-				kill("canceled")
+				kill("stopped")
 				return
 			case <-deadline.C:
 				kill("timeout")
 				return
 			case <-tick.C:
-				if rss, err := residentBytes(pid); err == nil && rss > uint64(r.opt.MemoryLimit) {
+				// Every process of the run counts: the tree under
+				// its first process (in a PID namespace, orphans
+				// are re-parented to it, so none gets away).
+				rss := treeResident(pid)
+				mu.Lock()
+				res.PeakMemory = max(res.PeakMemory, rss)
+				mu.Unlock()
+				if rss > uint64(r.opt.MemoryLimit) {
 					kill("memory")
 					return
 				}
@@ -519,7 +681,7 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 	res.RunMs = msSince(t0)
 	close(stop)
 	watch.Wait()
-	killGroup(pid) // whatever the snippet started is gone too
+	killRun(pid) // whatever the snippet started is gone too
 	// A process the snippet started in another group could hold a pipe
 	// open; do not wait for it for long.
 	readersDone := make(chan struct{})
@@ -537,18 +699,25 @@ func (r *Runner) execute(ctx context.Context, bin string, res *Result, onEvent f
 	defer mu.Unlock()
 	res.Stdout, res.StdoutTruncated = stdout.result()
 	res.Stderr, res.StderrTruncated = stderr.result()
-	if cmd.ProcessState != nil {
-		res.ExitCode = cmd.ProcessState.ExitCode()
+	if ps := cmd.ProcessState; ps != nil {
+		res.ExitCode = ps.ExitCode()
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Signal = ws.Signal().String()
+		}
 	}
 	res.Killed = killed
 	switch killed {
 	case "timeout":
 		res.Error = fmt.Sprintf("killed: the snippet ran longer than the time limit (%v)", r.opt.Timeout)
 	case "memory":
-		res.Error = fmt.Sprintf("killed: the snippet used more than the memory limit (%d MiB resident)", r.opt.MemoryLimit>>20)
-	case "canceled":
-		res.Error = "killed: the run was canceled"
+		res.Error = fmt.Sprintf("killed: the snippet's processes together used more than the memory limit (%d MiB resident, summed over every process of the run; %d MiB at the kill)", r.opt.MemoryLimit>>20, res.PeakMemory>>20)
+	case "stopped":
+		res.Error = "stopped: " + stopReason(st)
 	default:
+		if strings.Contains(res.Stderr, "zerogc-tune-sandbox: ") {
+			res.Error = "the sandbox could not be set up: " + strings.TrimSpace(res.Stderr)
+			break
+		}
 		if waitErr != nil && !gotEnd {
 			res.Error = "the snippet's process failed: " + waitErr.Error()
 			if strings.Contains(res.Stderr, "out of memory") {

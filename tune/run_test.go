@@ -293,6 +293,13 @@ func Boom(s string) string {
 	if !strings.Contains(res.Panic, "boom: now") || res.Error == "" {
 		t.Errorf("panic = %.200q, error = %q", res.Panic, res.Error)
 	}
+	if line := lineOf(t, code, `panic("boom: " + s)`); res.PanicLine != line {
+		t.Errorf("panic line = %d, want %d", res.PanicLine, line)
+	}
+	if !strings.Contains(res.Panic, "Boom(") || !strings.Contains(res.Panic, "snippet.go:") ||
+		strings.Contains(res.Panic, r0dir(t)) || strings.Contains(res.Panic, "main.") || strings.Contains(res.Panic, "debug.Stack") {
+		t.Errorf("panic stack shows temporary paths or harness frames:\n%s", res.Panic)
+	}
 	if len(res.Stdout) != 4096 || !res.StdoutTruncated {
 		t.Errorf("stdout kept %d bytes (truncated=%v), want 4096", len(res.Stdout), res.StdoutTruncated)
 	}

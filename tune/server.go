@@ -28,8 +28,11 @@ type Config struct {
 	// Addr is where to listen (default "127.0.0.1:0": a free port). Only
 	// loopback addresses are accepted: the server builds and runs code.
 	Addr string
-	// Token is the secret every request must carry (default: 128 random
-	// bits). It is given in the URL once (?token=...), which sets a cookie.
+	// Token is the secret every API request must carry in its
+	// X-Tune-Token header (default: 128 random bits). The page gets it
+	// from the fragment of its address (#token=...), which a browser never
+	// sends to a server, and keeps it in memory and sessionStorage; no
+	// cookie ever carries it.
 	Token string
 	// Runner sets the limits of the runs.
 	Runner Options
@@ -41,11 +44,14 @@ type Server struct {
 	token   string
 	ln      net.Listener
 	port    string
-	cookie  string
 	hosts   map[string]bool // Host header values that name this server
 	origins map[string]bool // Origin header values of this server's page
 	hub     hub
 	http    *http.Server
+	// base is the context of every request; Shutdown cancels it first,
+	// which stops a run at once and ends the event streams.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // NewServer listens on cfg.Addr and returns a server ready to Serve.
@@ -87,7 +93,6 @@ func NewServer(cfg Config) (*Server, error) {
 		token:   token,
 		ln:      ln,
 		port:    port,
-		cookie:  "zerogc_tune_" + port,
 		hosts:   map[string]bool{},
 		origins: map[string]bool{},
 	}
@@ -95,17 +100,21 @@ func NewServer(cfg Config) (*Server, error) {
 		s.hosts[h+":"+port] = true
 		s.origins["http://"+h+":"+port] = true
 	}
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.http = &http.Server{
+		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return s.base },
+	}
 	return s, nil
 }
 
-// URL returns the address to open, with the token.
+// URL returns the address to open, with the token in its fragment.
 func (s *Server) URL() string {
 	host := "127.0.0.1"
 	if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.To4() == nil && a.IP.IsLoopback() {
 		host = "[::1]"
 	}
-	return "http://" + host + ":" + s.port + "/?token=" + s.token
+	return "http://" + host + ":" + s.port + "/#token=" + s.token
 }
 
 // Addr returns the address the server listens on.
@@ -120,10 +129,15 @@ func (s *Server) Serve() error {
 	return s.http.Serve(s.ln)
 }
 
-// Shutdown stops the server, ends the event streams, waits for the
-// requests in progress (a run is killed when ctx ends) and removes the
-// build directory.
+// Runner returns the server's runner.
+func (s *Server) Runner() *Runner { return s.runner }
+
+// Shutdown stops the server: it stops the run in progress at once (its
+// answer says so), ends the event streams, waits for the requests in
+// progress until ctx ends and removes the build directory.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.runner.Stop("tune is shutting down")
+	s.cancelBase()
 	s.hub.close()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
@@ -147,16 +161,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.index)
 	assets, _ := fs.Sub(assetsFS, "assets")
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
-	mux.HandleFunc("GET /api/samples", s.samples)
-	mux.HandleFunc("POST /api/run", s.run)
-	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("GET /favicon.ico", s.favicon)
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/samples", s.samples)
+	api.HandleFunc("GET /api/info", s.info)
+	api.HandleFunc("POST /api/run", s.run)
+	api.HandleFunc("POST /api/stop", s.stop)
+	api.HandleFunc("GET /api/events", s.events)
+	mux.Handle("/api/", s.needToken(api))
 	return s.guard(mux)
 }
 
 // guard rejects requests that do not come from this server's own page:
 // a Host that is not this server's (DNS rebinding), an Origin of another
-// site, and requests without the token (in the URL, a header or the cookie
-// the URL sets).
+// site and cross-site fetches. The page and its assets are public (they
+// are in the repository); the API needs the token as well (needToken).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -174,32 +193,21 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
 			return
 		}
-		if q := r.URL.Query().Get("token"); q != "" {
-			if !s.tokenOK(q) {
-				http.Error(w, "forbidden: wrong token; open the URL that zerogc tune printed", http.StatusForbidden)
-				return
-			}
-			http.SetCookie(w, &http.Cookie{
-				Name: s.cookie, Value: s.token, Path: "/",
-				HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			})
-			if r.Method == http.MethodGet && r.URL.Path == "/" {
-				// Drop the token from the address bar and history.
-				http.Redirect(w, r, "/", http.StatusSeeOther)
-				return
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// needToken lets through the requests that carry the token in the
+// X-Tune-Token header, and nothing else: not a cookie, not a query
+// parameter. A browser adds neither a header nor a fragment to a request
+// by itself, so nothing another local server could receive lets it in.
+func (s *Server) needToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := r.Header.Get("X-Tune-Token"); h != "" && s.tokenOK(h) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if c, err := r.Cookie(s.cookie); err == nil && s.tokenOK(c.Value) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "forbidden: this zerogc tune server needs its token; open the URL it printed (http://127.0.0.1:"+s.port+"/?token=...)", http.StatusForbidden)
+		writeJSON(w, http.StatusForbidden, apiError{"forbidden: the zerogc tune API needs its token in the X-Tune-Token header; open the address zerogc tune printed (http://127.0.0.1:" + s.port + "/#token=...)"})
 	})
 }
 
@@ -221,6 +229,37 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) samples(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Samples())
+}
+
+// favicon is the page's icon, so that the browser's request for it does
+// not end in a 404.
+func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
+	b, err := assetsFS.ReadFile("assets/favicon.svg")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	_, _ = w.Write(b)
+}
+
+// Info is the answer of GET /api/info: the runner's limits and how its
+// sandbox protects the machine on this kernel.
+type Info struct {
+	Protections []Protection `json:"protections"`
+	TimeoutMs   int64        `json:"timeoutMs"`
+	MemoryLimit int64        `json:"memoryLimit"`
+	MaxProcs    int          `json:"maxProcs"`
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) {
+	o := s.runner.Options()
+	writeJSON(w, http.StatusOK, Info{Protections: s.runner.Protections(), TimeoutMs: o.Timeout.Milliseconds(), MemoryLimit: o.MemoryLimit, MaxProcs: o.MaxProcs})
+}
+
+// stop stops the run in progress (the Stop button).
+func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"stopped": s.runner.Stop("stopped from the page (Stop)")})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

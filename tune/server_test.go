@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"testing"
@@ -40,8 +39,7 @@ func TestServerGuard(t *testing.T) {
 		host   string
 		want   int
 	}{
-		{"page without token", "GET", u + "/", nil, "", 403},
-		{"page with wrong token", "GET", u + "/?token=00", nil, "", 403},
+		{"page without token (public)", "GET", u + "/", nil, "", 200},
 		{"run without token", "POST", u + "/api/run", nil, "", 403},
 		{"run with wrong header token", "POST", u + "/api/run", map[string]string{"X-Tune-Token": "nope"}, "", 403},
 		{"run with foreign origin", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Origin": "http://evil.example"}, "", 403},
@@ -50,8 +48,12 @@ func TestServerGuard(t *testing.T) {
 		{"rebinding host", "GET", u + "/?token=" + srv.Token(), nil, "evil.example", 403},
 		{"rebinding host with our port", "GET", u + "/api/samples?token=" + srv.Token(), nil, "evil.example:" + strings.Split(srv.Addr().String(), ":")[1], 403},
 		{"events without token", "GET", u + "/api/events", nil, "", 403},
-		{"assets without token", "GET", u + "/assets/app.js", nil, "", 403},
-		{"samples with token", "GET", u + "/api/samples?token=" + srv.Token(), nil, "", 200},
+		{"assets without token (public)", "GET", u + "/assets/app.js", nil, "", 200},
+		{"rebinding host for an asset", "GET", u + "/assets/app.js", nil, "evil.example", 403},
+		{"samples with the token in the query", "GET", u + "/api/samples?token=" + srv.Token(), nil, "", 403},
+		{"samples with the header", "GET", u + "/api/samples", map[string]string{"X-Tune-Token": srv.Token()}, "", 200},
+		{"stop without token", "POST", u + "/api/stop", nil, "", 403},
+		{"info with foreign origin", "GET", u + "/api/info", map[string]string{"X-Tune-Token": srv.Token(), "Origin": "http://127.0.0.1:1"}, "", 403},
 		{"samples with localhost host", "GET", u + "/api/samples", map[string]string{"X-Tune-Token": srv.Token()}, "localhost:" + strings.Split(srv.Addr().String(), ":")[1], 200},
 		{"run with own origin but not JSON", "POST", u + "/api/run", map[string]string{"X-Tune-Token": srv.Token(), "Origin": base(srv), "Content-Type": "text/plain"}, "", 415},
 	}
@@ -79,40 +81,6 @@ func TestServerGuard(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want {
 			t.Errorf("%s: status %d, want %d (%s)", c.name, resp.StatusCode, c.want, msg)
-		}
-	}
-}
-
-// TestServerTokenCookie follows the printed URL like a browser: the token
-// sets a cookie and redirects to a clean address, and the cookie then
-// serves the page and its assets.
-func TestServerTokenCookie(t *testing.T) {
-	srv := startServer(t, Options{})
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Get(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Request.URL.RawQuery != "" || !bytes.Contains(page, []byte("zerogc tune")) {
-		t.Fatalf("status %d at %s", resp.StatusCode, resp.Request.URL)
-	}
-	for _, c := range resp.Request.Response.Cookies() {
-		if !c.HttpOnly {
-			t.Errorf("cookie %s is not HttpOnly", c.Name)
-		}
-	}
-	for _, a := range []string{"/assets/app.js", "/assets/editor.js", "/assets/style.css", "/api/samples"} {
-		r, err := client.Get(base(srv) + a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-		if r.StatusCode != 200 || n == 0 {
-			t.Errorf("%s: status %d, %d bytes", a, r.StatusCode, n)
 		}
 	}
 }
@@ -318,13 +286,71 @@ func TestServerIPv6(t *testing.T) {
 	if !strings.HasPrefix(srv.URL(), "http://[::1]:") {
 		t.Fatalf("URL %s", srv.URL())
 	}
-	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(srv.URL())
+	root, token, _ := strings.Cut(srv.URL(), "/#token=")
+	req, _ := http.NewRequest("GET", root+"/api/samples", nil)
+	req.Header.Set("X-Tune-Token", token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+// TestTuneIssue12_NoAmbientCredential: nothing the server sends is a
+// credential a browser would replay to another local server. The page
+// and its assets are served without the token and with no cookie; the
+// token in a query or a cookie opens nothing; only the X-Tune-Token
+// header does.
+func TestTuneIssue12_NoAmbientCredential(t *testing.T) {
+	srv := startServer(t, Options{})
+	u := base(srv)
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string, hdr map[string]string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			t.Errorf("GET %s sent Set-Cookie %q", path, c)
+		}
+		return resp
+	}
+	for _, p := range []string{"/", "/?token=" + srv.Token(), "/assets/app.js", "/assets/style.css", "/favicon.ico"} {
+		if resp := get(p, nil); resp.StatusCode != 200 {
+			t.Errorf("GET %s: status %d, want 200 (the page is public; the API is not)", p, resp.StatusCode)
+		}
+	}
+	if !strings.Contains(srv.URL(), "/#token="+srv.Token()) || strings.Contains(srv.URL(), "?") {
+		t.Errorf("URL %s: want the token in the fragment, which a browser never sends", srv.URL())
+	}
+	cookie := map[string]string{"Cookie": "zerogc_tune_" + strings.Split(srv.Addr().String(), ":")[1] + "=" + srv.Token()}
+	for _, p := range []string{"/api/samples?token=" + srv.Token(), "/api/events?token=" + srv.Token(), "/api/samples", "/api/info"} {
+		if resp := get(p, cookie); resp.StatusCode != 403 {
+			t.Errorf("GET %s with the token in the query or a cookie: status %d, want 403", p, resp.StatusCode)
+		}
+	}
+	if resp := get("/api/samples", map[string]string{"X-Tune-Token": srv.Token()}); resp.StatusCode != 200 {
+		t.Errorf("GET /api/samples with the header: status %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", u+"/api/run", bytes.NewReader(runBody(t, "package main\nfunc F(s string) {}\n", "")))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Cookie", cookie["Cookie"])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("POST /api/run without the header: status %d, want 403", resp.StatusCode)
 	}
 }

@@ -19,8 +19,9 @@ type Result struct {
 	// Error says why the run did not complete: the snippet did not compile,
 	// was killed at the timeout or the memory limit, or exited by itself.
 	Error         string         `json:"error,omitempty"`
-	Killed        string         `json:"killed,omitempty"` // "timeout" or "memory"
-	ExitCode      int            `json:"exitCode"`
+	Killed        string         `json:"killed,omitempty"` // "timeout", "memory" or "stopped"
+	ExitCode      int            `json:"exitCode"`         // -1 when killed by a signal
+	Signal        string         `json:"signal,omitempty"` // the signal that ended the child, such as "killed"
 	CompileErrors []CompileError `json:"compileErrors,omitempty"`
 	BuildOutput   string         `json:"buildOutput,omitempty"` // the go command's output when the build failed
 
@@ -28,8 +29,9 @@ type Result struct {
 	Stderr          string   `json:"stderr"`
 	StdoutTruncated bool     `json:"stdoutTruncated,omitempty"`
 	StderrTruncated bool     `json:"stderrTruncated,omitempty"`
-	Results         []string `json:"results,omitempty"` // the entry function's return values, formatted with %v
-	Panic           string   `json:"panic,omitempty"`   // the entry function's panic and stack
+	Results         []string `json:"results,omitempty"`   // the entry function's return values, formatted with %v
+	Panic           string   `json:"panic,omitempty"`     // the entry function's panic and stack, with the snippet's frames as snippet.go:LINE and the harness's frames left out
+	PanicLine       int      `json:"panicLine,omitempty"` // the snippet line that panicked (its innermost frame)
 
 	Assembly []AsmFunc  `json:"assembly,omitempty"`
 	Escapes  []Decision `json:"escapes,omitempty"`
@@ -48,8 +50,12 @@ type Result struct {
 	CallStartMs    float64 `json:"callStartMs"` // when the entry function was called, ms since the child started
 	CallEndMs      float64 `json:"callEndMs"`
 
-	BuildMs float64 `json:"buildMs"`
-	RunMs   float64 `json:"runMs"`
+	// PeakMemory is the most resident memory tune saw the run's processes
+	// use together (sampled every 10 ms, from /proc; measured by tune, not
+	// reported by the child).
+	PeakMemory uint64  `json:"peakMemory"`
+	BuildMs    float64 `json:"buildMs"`
+	RunMs      float64 `json:"runMs"`
 }
 
 // CompileError is one compiler error about a line of the snippet.

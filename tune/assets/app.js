@@ -1,8 +1,37 @@
 // app.js: the page of zerogc tune. It talks to the JSON API of the server
-// that serves it (POST /api/run, GET /api/samples, GET /api/events).
+// that serves it (POST /api/run, POST /api/stop, GET /api/samples,
+// GET /api/info, GET /api/events).
+//
+// The API's token arrives in the fragment of the page's address
+// (#token=...), which the browser never sends to a server. The page keeps
+// it in memory and in sessionStorage (so a reload keeps it), removes it
+// from the address bar, and sends it in the X-Tune-Token header of every
+// API request, the event stream included (read with fetch, since
+// EventSource cannot send a header). No cookie ever carries it.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
+
+  // ---- the token
+  const tokenKey = "zerogc-tune-token";
+  let token = "";
+  {
+    const m = /(?:^#|&)token=([0-9A-Za-z_-]+)/.exec(location.hash);
+    if (m) {
+      token = m[1];
+      try { sessionStorage.setItem(tokenKey, token); } catch (e) { /* private mode: memory only */ }
+      history.replaceState(null, "", location.pathname);
+    } else {
+      try { token = sessionStorage.getItem(tokenKey) || ""; } catch (e) { token = ""; }
+    }
+  }
+  // api calls the server's API with the token in its header.
+  function api(path, opts) {
+    opts = Object.assign({}, opts || {});
+    opts.headers = Object.assign({ "X-Tune-Token": token }, opts.headers || {});
+    opts.credentials = "omit";
+    return fetch(path, opts);
+  }
 
   // el builds a DOM element; children are nodes or strings (as text).
   function el(tag, attrs, ...children) {
@@ -45,6 +74,23 @@
   let last = null; // the last Result
   let liveEvents = 0; // samples and cycles streamed during the current run
   const editor = TuneEditor.create($("editor"), "", run);
+  window.tuneEditor = editor; // for the browser test
+
+  // ---- the draft: the code, input and mode survive a reload of the tab
+  const draftKey = "zerogc-tune-draft";
+  let draftTimer = 0;
+  function saveDraft() {
+    clearTimeout(draftTimer);
+    draftTimer = 0;
+    try { sessionStorage.setItem(draftKey, JSON.stringify({ code: editor.getText(), input: $("input").value, mode })); } catch (e) { /* storage full or off */ }
+  }
+  function saveDraftSoon() { if (!draftTimer) draftTimer = setTimeout(saveDraft, 300); }
+  function loadDraft() {
+    try { return JSON.parse(sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
+  }
+  for (const ev of ["input", "keyup", "paste", "cut", "drop"]) $("editor").addEventListener(ev, saveDraftSoon);
+  $("input").addEventListener("input", saveDraftSoon);
+  window.addEventListener("pagehide", saveDraft);
   const gotoLine = (n) => editor.goto(n);
   const lineLink = (n, label) => el("a", { class: "line", onclick: () => gotoLine(n), title: "show line " + n + " in the editor" }, label || "line " + n);
 
@@ -71,6 +117,7 @@
   function setMode(m) {
     mode = m === "debug" ? "debug" : "release";
     for (const b of document.querySelectorAll("#mode button")) b.classList.toggle("on", b.dataset.mode === mode);
+    saveDraftSoon();
   }
   function load(exp, fileName) {
     const sel = $("sample");
@@ -85,6 +132,7 @@
     editor.setText(exp.code || "");
     $("input").value = exp.input || "";
     setMode(exp.mode || "release");
+    saveDraft();
   }
   $("sample").addEventListener("change", () => {
     const s = samples.find((x) => x.id === $("sample").value);
@@ -123,32 +171,57 @@
     s.className = "status" + (cls ? " " + cls : "");
   }
 
-  // ---- live events
-  function connectEvents(onOpen) {
-    const es = new EventSource("/api/events");
-    es.onopen = onOpen;
-    es.addEventListener("status", (m) => {
-      const ev = JSON.parse(m.data);
+  // ---- live events: server-sent events read with fetch, so that the
+  // request carries the token header (EventSource cannot).
+  function onEvent(type, data) {
+    const ev = JSON.parse(data);
+    if (type === "status") {
       if (ev.status === "building") setStatus("building…", "busy");
       if (ev.status === "running") {
         setStatus("running…", "busy");
         live = { samples: [], cycles: [], callStartMs: null, callEndMs: null };
         drawChart();
       }
-    });
-    es.addEventListener("sample", (m) => {
-      if (!live) return;
-      live.samples.push(JSON.parse(m.data).sample);
+    } else if (type === "sample" && live) {
+      live.samples.push(ev.sample);
       liveEvents++;
       scheduleDraw();
-    });
-    es.addEventListener("cycle", (m) => {
-      if (!live) return;
-      live.cycles.push(JSON.parse(m.data).cycle);
+    } else if (type === "cycle" && live) {
+      live.cycles.push(ev.cycle);
       liveEvents++;
+      setCount("gc", live.cycles.length);
       scheduleDraw();
-    });
-    es.onerror = () => {}; // EventSource reconnects by itself
+    }
+  }
+  async function connectEvents(onOpen) {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 8000)) {
+      try {
+        const r = await api("/api/events", { headers: { Accept: "text/event-stream" }, cache: "no-store" });
+        if (r.status === 403) { setStatus("the server refused the token: open the address zerogc tune printed", "err"); return; }
+        if (!r.ok || !r.body) throw new Error("status " + r.status);
+        delay = 500;
+        if (onOpen) { onOpen(); onOpen = null; }
+        const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let i;
+          while ((i = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            let type = "message", data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event: ")) type = line.slice(7);
+              else if (line.startsWith("data: ")) data += line.slice(6);
+            }
+            if (data) onEvent(type, data);
+          }
+        }
+      } catch (e) { /* reconnect below */ }
+      await new Promise((res) => setTimeout(res, delay));
+    }
   }
   let drawPending = false;
   function scheduleDraw() {
@@ -162,15 +235,18 @@
     if (running) return;
     running = true;
     $("run").disabled = true;
+    $("stop").disabled = false;
+    saveDraft();
     setStatus("building…", "busy");
     editor.clearMarks();
     live = { samples: [], cycles: [] };
     liveEvents = 0;
+    setCount("gc", null);
     drawChart();
     const t0 = performance.now();
     let res;
     try {
-      const r = await fetch("/api/run", {
+      const r = await api("/api/run", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ code: editor.getText(), input: $("input").value, mode }),
@@ -180,14 +256,17 @@
       res = body;
     } catch (e) {
       setStatus(e.message, "err");
-      renderOutput({ error: e.message, stdout: "", stderr: "" });
+      renderOutput({ error: e.message, stdout: "", stderr: "", refused: true });
       showTab("output");
       running = false;
       $("run").disabled = false;
+      $("stop").disabled = true;
+      live = null;
       return;
     }
     running = false;
     $("run").disabled = false;
+    $("stop").disabled = true;
     last = res;
     live = null;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
@@ -197,6 +276,11 @@
     document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   }
   $("run").addEventListener("click", run);
+  $("stop").addEventListener("click", async () => {
+    $("stop").disabled = true;
+    setStatus("stopping…", "busy");
+    try { await api("/api/stop", { method: "POST" }); } catch (e) { setStatus("cannot stop: " + e.message, "err"); }
+  });
 
   function render(res) {
     renderOutput(res);
@@ -204,6 +288,7 @@
     renderEscapes(res);
     renderLayout(res);
     renderAlloc(res);
+    setCount("gc", (res.cycles || []).length || null);
     drawChart();
     renderCycles(res);
     const marks = [];
@@ -216,8 +301,11 @@
       const why = d.chain && d.chain.length ? "\n" + d.chain.join("\n") : "";
       marks.push({ line: d.line, col: d.col, severity: sev, message: d.message + why, cls, source: "escape analysis" });
     }
+    if (res.panicLine) {
+      marks.push({ line: res.panicLine, col: 1, severity: "error", message: (res.panic || "panic").split("\n")[0], cls: "error", source: "panic" });
+    }
     editor.mark(marks);
-    if (res.compileErrors && res.compileErrors.length) showTab("output");
+    if (res.compileErrors && res.compileErrors.length || res.panic) showTab("output");
   }
 
   // ---- Output
@@ -235,17 +323,50 @@
     if (res.buildOutput && !(res.compileErrors && res.compileErrors.length)) {
       p.append(el("h3", {}, "go build"), el("pre", {}, res.buildOutput));
     }
-    if (res.entry && res.runMs > 0) {
+    const ran = res.entry && res.runMs > 0;
+    if (ran) {
       const dl = el("dl", { class: "kv" });
       dl.append(el("dt", {}, "called"), el("dd", {}, res.entry + "(" + JSON.stringify($("input").value) + ")"));
-      dl.append(el("dt", {}, "returned"), el("dd", { id: "result" }, res.results && res.results.length ? res.results.join(", ") : res.panic ? "(panicked)" : "(nothing)"));
+      let returned, tag = null;
+      if (res.results && res.results.length) { returned = res.results.join(", "); tag = childTag(); }
+      else if (res.panic) returned = "(panicked)";
+      else if (res.killed) returned = "— (the call did not return: " + (res.killed === "stopped" ? "stopped" : "killed at the " + (res.killed === "memory" ? "memory" : "time") + " limit") + ")";
+      else if (res.error) returned = "— (the call did not return)";
+      else { returned = "(no result: the function returns nothing)"; tag = childTag(); }
+      dl.append(el("dt", {}, "returned"), el("dd", {}, el("span", { id: "result" }, returned), tag));
       dl.append(el("dt", {}, "mode"), el("dd", {}, res.mode === "debug" ? "Debug (-gcflags=all=-N -l)" : "Release"));
-      if (res.exitCode) dl.append(el("dt", {}, "exit code"), el("dd", {}, res.exitCode));
+      dl.append(el("dt", {}, "ran"), el("dd", {}, fmtMs(res.runMs), tuneTag()));
+      if (res.peakMemory) dl.append(el("dt", {}, "peak memory"), el("dd", {}, fmtBytes(res.peakMemory) + " resident, all processes", tuneTag()));
+      if (res.signal) dl.append(el("dt", {}, "ended by"), el("dd", { id: "ended" }, "signal: " + res.signal + (res.killed ? " (sent by tune: " + res.killed + ")" : ""), tuneTag()));
+      else if (res.exitCode) dl.append(el("dt", {}, "exit code"), el("dd", {}, String(res.exitCode), tuneTag()));
       p.append(dl);
     }
-    if (res.panic) p.append(el("h3", {}, "Panic"), el("pre", {}, res.panic));
-    p.append(el("h3", {}, "stdout" + (res.stdoutTruncated ? " (truncated)" : "")), el("pre", { id: "stdout", class: res.stdout ? "" : "empty" }, res.stdout || "(nothing)"));
-    if (res.stderr) p.append(el("h3", {}, "stderr" + (res.stderrTruncated ? " (truncated)" : "")), el("pre", {}, res.stderr));
+    if (res.panic) p.append(el("h3", {}, "Panic ", childTag()), stackPre(res.panic, "panic"));
+    if (ran || res.stdout) p.append(el("h3", {}, "stdout" + (res.stdoutTruncated ? " (truncated)" : "")), el("pre", { id: "stdout", class: res.stdout ? "" : "empty" }, res.stdout || "(nothing)"));
+    if (res.stderr) p.append(el("h3", {}, "stderr" + (res.stderrTruncated ? " (truncated)" : "")), stackPre(res.stderr));
+  }
+  // stackPre shows a stack trace with each snippet.go:LINE linked to the
+  // editor; the line that panicked is marked.
+  function stackPre(text, id) {
+    const pre = el("pre", id ? { id } : {});
+    const re = /snippet\.go:(\d+)/g;
+    let at = 0, m;
+    while ((m = re.exec(text))) {
+      pre.append(text.slice(at, m.index));
+      const n = Number(m[1]);
+      pre.append(el("a", { class: "line stack-line", "data-line": n, onclick: () => gotoLine(n), title: "show line " + n + " in the editor" }, m[0]));
+      at = m.index + m[0].length;
+    }
+    pre.append(text.slice(at));
+    return pre;
+  }
+  // childTag marks a figure the child reports about itself (the snippet
+  // shares its process and can forge it); tuneTag one tune measured.
+  function childTag() {
+    return el("span", { class: "tag child", title: "reported by the child process itself: the snippet runs in the same process and could forge it" }, "child-reported");
+  }
+  function tuneTag() {
+    return el("span", { class: "tag tune", title: "measured by tune from outside the child" }, "measured by tune");
   }
 
   // ---- Assembly
@@ -322,6 +443,7 @@
     const ls = res.layouts || [];
     setCount("layout", ls.length || null);
     if (!ls.length) { p.append(el("p", { class: "empty" }, "The snippet declares no top-level struct type (generic types are not shown).")); return; }
+    p.append(el("p", {}, childTag(), " Read with reflect inside the child."));
     for (const s of ls) {
       const pad = s.fields.reduce((a, f) => a + f.padBefore, 0) + s.trailingPad;
       const box = el("div", { class: "struct" }, el("h3", {}, "type " + s.name + " struct", el("span", { class: "empty" }, " — size " + s.size + ", align " + s.align + ", padding " + pad + " byte" + (pad === 1 ? "" : "s"))));
@@ -352,6 +474,7 @@
     const a = res.alloc;
     if (!a) { setCount("alloc", null); p.append(el("p", { class: "empty" }, "No allocation data: the call did not complete.")); return; }
     setCount("alloc", fmtBytes(a.bytes));
+    p.append(el("p", {}, childTag(), " These totals and sites come from runtime.MemStats and the heap profile inside the child."));
     p.append(el("div", { class: "big" },
       el("div", {}, el("b", { id: "alloc-bytes" }, fmtBytes(a.bytes)), "allocated by the call"),
       el("div", {}, el("b", {}, fmtInt(a.objects)), "heap objects"),
@@ -470,12 +593,28 @@
     const sum = $("gc-summary");
     sum.replaceChildren(
       el("b", { id: "gc-count" }, String(d.cycles.length)), d.cycles.length === 1 ? " cycle (" : " cycles (", String(forced), " forced), total pause ", el("b", {}, pause.toFixed(2) + " ms"),
-      " · ", String(ss.length), " samples",
+      " · ", String(ss.length), " samples ", childTag(), " · GC lines from the runtime's gctrace (stderr of the child)",
       last && !live ? (last.cyclesComplete ? (last.numGC === 1 ? " · the one cycle the runtime counted is here ✓" : " · all " + last.numGC + " cycles the runtime counted are here ✓") : last.numGC ? " · the runtime counted " + last.numGC : "") : live ? " · live" : "");
     setCount("gc", d.cycles.length || null);
   }
   window.addEventListener("resize", scheduleDraw);
 
+  // sampleAfter is the first runtime/metrics sample taken after cycle c.
+  function sampleAfter(c, ss) { return ss.find((s) => s.cycles >= c.n); }
+  // heapSizes formats the gctrace heap sizes of a cycle; gctrace prints
+  // whole MB, so a heap under 1 MB shows as "<1 MB" with the live heap in
+  // KiB from the next sample.
+  function heapSizes(c, ss) {
+    const mb = (v) => (v ? v + "" : "<1");
+    const text = mb(c.heapStartMB) + "→" + mb(c.heapEndMB) + "→" + mb(c.liveMB) + " MB";
+    if (c.heapStartMB && c.heapEndMB && c.liveMB) return text;
+    const s = sampleAfter(c, ss);
+    return s ? text + " (live " + fmtBytes(s.live) + ")" : text;
+  }
+  function goalOf(c, ss) {
+    const s = sampleAfter(c, ss);
+    return s ? fmtBytes(s.goal) : "<1 MB";
+  }
   function renderCycles(res) {
     const p = $("cycles");
     p.replaceChildren();
@@ -487,22 +626,55 @@
         el("td", { class: "num" }, String(c.n)), el("td", { class: "num" }, c.atMs.toFixed(1) + " ms"),
         el("td", {}, c.forced ? (c.byTune ? "forced by tune (profile)" : "forced") : "automatic"),
         el("td", { class: "num" }, c.pauseMs.toFixed(3) + " ms"), el("td", { class: "num" }, c.concurrentMs.toFixed(2) + " ms"),
-        el("td", { class: "num" }, c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB"), el("td", { class: "num" }, c.goalMB + " MB")));
+        el("td", { class: "num" }, heapSizes(c, res.samples || [])), el("td", { class: "num" }, c.goalMB ? c.goalMB + " MB" : goalOf(c, res.samples || []))));
     }
     p.append(t);
   }
 
   // ---- start
-  async function init() {
+  async function showSandbox() {
+    const box = $("sandbox");
     try {
-      const r = await fetch("/api/samples");
+      const r = await api("/api/info");
+      if (!r.ok) throw new Error((await r.json()).error || r.statusText);
+      const info = await r.json();
+      const off = info.protections.filter((p) => !p.on);
+      box.className = "sandbox " + (off.length ? "off" : "on");
+      box.textContent = off.length ? "sandbox: " + off.map((p) => p.name).join(", ") + " off" : "sandbox on";
+      box.title = info.protections.map((p) => (p.on ? "✓ " : "✗ ") + p.name + ": " + p.how).join("\n");
+      document.body.dataset.protectionsOff = String(off.length);
+      if (off.length) {
+        $("tab-output").prepend(el("div", { class: "banner err", id: "sandbox-off" },
+          "Some protections of the sandbox are off on this machine, so a snippet can do more than the README's sandbox allows: ",
+          el("ul", {}, off.map((p) => el("li", {}, el("b", {}, p.name), ": ", p.how)))));
+      }
+    } catch (e) {
+      box.className = "sandbox off";
+      box.textContent = "sandbox: unknown";
+      box.title = e.message;
+    }
+  }
+  async function init() {
+    if (!token) {
+      setStatus("no token: open the address that zerogc tune printed (it ends in #token=...)", "err");
+      $("run").disabled = true;
+      return;
+    }
+    try {
+      const r = await api("/api/samples");
+      if (!r.ok) throw new Error((await r.json()).error || r.statusText);
       samples = await r.json();
     } catch (e) {
+      samples = [];
       setStatus("cannot load the samples: " + e.message, "err");
     }
     const sel = $("sample");
     for (const s of samples) sel.append(el("option", { value: s.id }, s.title));
-    if (samples.length) load(samples[0]);
+    const draft = loadDraft();
+    if (draft && typeof draft.code === "string") {
+      load(draft, "your last code (kept across reloads)");
+    } else if (samples.length) load(samples[0]);
+    showSandbox();
     // Ready once the event stream is open, so a run's live events are seen.
     connectEvents(() => { document.body.dataset.ready = "1"; });
   }
