@@ -24,6 +24,8 @@ type Report struct {
 	Name   string `json:"name"`
 	Flavor string `json:"flavor,omitempty"`
 	GC     string `json:"gc,omitempty"`
+	// Route is the sample API's route: "values" or "redis".
+	Route string `json:"route,omitempty"`
 	URL    string `json:"url"`
 	PID    int    `json:"pid"`
 
