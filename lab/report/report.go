@@ -26,8 +26,8 @@ type Report struct {
 	GC     string `json:"gc,omitempty"`
 	// Route is the sample API's route: "values" or "redis".
 	Route string `json:"route,omitempty"`
-	URL    string `json:"url"`
-	PID    int    `json:"pid"`
+	URL   string `json:"url"`
+	PID   int    `json:"pid"`
 
 	Users    int    `json:"users"`
 	Requests int    `json:"requests"`
