@@ -42,9 +42,26 @@ func startRedis(spec, cmdName string, stderr io.Writer) (addr string, stop func(
 
 // buildLabRedis builds the nethttp flavor of the Redis route, the bench
 // module's cmd/labredis (it links go-redis, which the library module does
-// not), into dir with go build, and returns the program's path. The bench
-// module is found from the current directory, as zerogc bench finds it.
-func buildLabRedis(dir string) (string, error) {
+// not), with go build, and returns the program's path. The bench module
+// is found from the current directory, as zerogc bench finds it. The
+// program goes to the user's cache directory (~/.cache/zerogc/labredis on
+// Linux), where go build leaves it as it is when it is up to date: a
+// second run does not link it again.
+func buildLabRedis() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err == nil {
+		dir = filepath.Join(dir, "zerogc")
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		if dir, err = os.MkdirTemp("", "zerogc-labredis-"); err != nil {
+			return "", err
+		}
+	}
+	return buildLabRedisIn(dir)
+}
+
+func buildLabRedisIn(dir string) (string, error) {
 	why := "the nethttp flavor's Redis route is the bench module's program bench/cmd/labredis (it links go-redis)"
 	wd, err := os.Getwd()
 	if err != nil {

@@ -128,16 +128,11 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		cfg.Redis = addr
 		if *compare || cfg.Flavor == server.NetHTTP {
-			tmp, err := os.MkdirTemp("", "zerogc-labredis-")
+			prog, err := buildLabRedis()
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(tmp)
-			prog, err := buildLabRedis(tmp)
-			if err != nil {
-				return err
-			}
-			cfg.Programs = map[server.Flavor]string{server.NetHTTP: prog}
+					cfg.Programs = map[server.Flavor]string{server.NetHTTP: prog}
 		}
 	}
 

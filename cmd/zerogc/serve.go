@@ -100,12 +100,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // stops it with SIGTERM. The program prints the listening line itself, with
 // its own pid: that is the server's process.
 func serveLabRedis(ctx context.Context, addr, redisAddr string, mode server.GCMode, stdout, stderr io.Writer) error {
-	tmp, err := os.MkdirTemp("", "zerogc-labredis-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	prog, err := buildLabRedis(tmp)
+	prog, err := buildLabRedis()
 	if err != nil {
 		return err
 	}

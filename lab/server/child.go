@@ -49,19 +49,13 @@ const (
 // process exits when its standard input is closed (the parent stopped or
 // died).
 func RunChildIfRequested() {
-	flavor := os.Getenv(envFlavor)
-	if flavor == "" {
-		return
-	}
-	redis := os.Getenv(envRedis)
-	build := func(ln net.Listener) (func() error, func(context.Context) error, error) {
+	runChildIfRequested(func(ln net.Listener, flavor, redis string) (func() error, func(context.Context) error, error) {
 		f, err := ParseFlavor(flavor)
 		if err != nil {
 			return nil, nil, err
 		}
 		return newServer(ln, f, redis)
-	}
-	os.Exit(childMain(build, os.Getenv(envAddr), os.Stdin, os.Stdout))
+	})
 }
 
 // RunHTTPChildIfRequested is [RunChildIfRequested] for a program of its
@@ -71,17 +65,27 @@ func RunChildIfRequested() {
 // go-redis, calls it first thing in main; [Options.Program] names such a
 // program. When the process was not started by [Start], it returns.
 func RunHTTPChildIfRequested(newHandler func(redisAddr string) (http.Handler, error)) {
-	if os.Getenv(envFlavor) == "" {
-		return
-	}
-	redis := os.Getenv(envRedis)
-	build := func(ln net.Listener) (func() error, func(context.Context) error, error) {
+	runChildIfRequested(func(ln net.Listener, _, redis string) (func() error, func(context.Context) error, error) {
 		h, err := newHandler(redis)
 		if err != nil {
 			return nil, nil, err
 		}
 		serve, shutdown := httpServer(ln, h)
 		return serve, shutdown, nil
+	})
+}
+
+// runChildIfRequested runs the child server that newServer builds from
+// Start's environment (the flavor and the Redis address), if Start
+// started this process, and never returns then.
+func runChildIfRequested(newServer func(ln net.Listener, flavor, redis string) (func() error, func(context.Context) error, error)) {
+	flavor := os.Getenv(envFlavor)
+	if flavor == "" {
+		return
+	}
+	redis := os.Getenv(envRedis)
+	build := func(ln net.Listener) (func() error, func(context.Context) error, error) {
+		return newServer(ln, flavor, redis)
 	}
 	os.Exit(childMain(build, os.Getenv(envAddr), os.Stdin, os.Stdout))
 }
