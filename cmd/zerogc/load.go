@@ -132,7 +132,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-					cfg.Programs = map[server.Flavor]string{server.NetHTTP: prog}
+			cfg.Programs = map[server.Flavor]string{server.NetHTTP: prog}
 		}
 	}
 
