@@ -1,7 +1,10 @@
 // Package lab is the zero-GC experiment: it runs a Web API under load with
 // garbage collection on or off and measures the server's memory over time,
 // the bytes and objects it allocates per request, and where those bytes come
-// from. It is the library behind "zerogc load".
+// from. It is the library behind "zerogc load". Besides the seed's route,
+// the sample API has a Redis route ([RouteRedis]): GET /api/values/{key},
+// read from a Redis server, to show whether a service that talks to a
+// database can run with collection off.
 //
 // The sample API runs in a child process (see server.RunChildIfRequested,
 // which every program using this package must call first thing in main), so
