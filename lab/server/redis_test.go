@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,5 +150,66 @@ func TestRedisRouteBadInput(t *testing.T) {
 	_, err = Start(Options{Flavor: Zero, Redis: closed})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach Redis") {
 		t.Fatalf("child with an unreachable Redis: err = %v", err)
+	}
+}
+
+// TestZeroRedisHandlerConcurrent: many clients at once on one server and
+// one pipelined Redis connection; every response carries its own key's
+// value, so a buffer shared between two requests in flight would show.
+// Run it with -race.
+func TestZeroRedisHandlerConcurrent(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	c, err := DialRedis(ctx, srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keys = 50
+	value := func(i int) string { return fmt.Sprintf("value %d ", i) + strings.Repeat(string(rune('a'+i%26)), 60+i) }
+	for i := range keys {
+		if _, err := c.Set(ctx, fmt.Sprint("k", i), []byte(value(i)), resp.SetOptions{}).Await(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ServeRedis(sctx, ln, Zero, srv.Addr) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + ln.Addr().String() + RedisPath
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Go(func() {
+			for n := range 150 {
+				i := (g*7 + n*13) % keys
+				r, err := client.Get(base + fmt.Sprint("k", i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(r.Body)
+				r.Body.Close()
+				if r.StatusCode != 200 || string(b) != value(i) {
+					errs <- fmt.Errorf("k%d: %d %q, want %q", i, r.StatusCode, b, value(i))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
