@@ -90,3 +90,13 @@ func TestCompareMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestEndToEndAllocationRedisRoute: the zero flavor's Redis route
+// allocates nothing per request on the server (a few kB in all: the
+// runtime's counters move a span at a time) and runs no collection.
+func TestEndToEndAllocationRedisRoute(t *testing.T) {
+	r := runRedisRoute(t)
+	if r.OK != 2000 || *r.BytesPerRequest > 16 || *r.GCCycles != 0 {
+		t.Fatalf("zero flavor on the Redis route: %d ok, %.1f B/request, %d GC cycles; want 2000, ~0 and none", r.OK, *r.BytesPerRequest, *r.GCCycles)
+	}
+}

@@ -1,7 +1,10 @@
 // Package lab is the zero-GC experiment: it runs a Web API under load with
 // garbage collection on or off and measures the server's memory over time,
 // the bytes and objects it allocates per request, and where those bytes come
-// from. It is the library behind "zerogc load".
+// from. It is the library behind "zerogc load". Besides the seed's route,
+// the sample API has a Redis route ([RouteRedis]): GET /api/values/{key},
+// read from a Redis server, to show whether a service that talks to a
+// database can run with collection off.
 //
 // The sample API runs in a child process (see server.RunChildIfRequested,
 // which every program using this package must call first thing in main), so
@@ -39,6 +42,23 @@ type Config struct {
 	GC server.GCMode
 	// Port is the child's loopback port; 0 picks a free one.
 	Port int
+	// Route is the sample API's route that the load requests: RouteValues
+	// (the default, GET /api/values) or RouteRedis (GET /api/values/{key},
+	// read from the Redis server at Redis).
+	Route Route
+	// Redis is the address of the Redis server of RouteRedis. Before the
+	// run, Keys keys of ValueSize bytes are stored there (see RedisKey);
+	// the run's requests cycle through them.
+	Redis string
+	// Keys is the number of keys of RouteRedis (default 1000).
+	Keys int
+	// ValueSize is the size of their values in bytes (default 100).
+	ValueSize int
+	// Programs names, per flavor, a program of its own to run as the child
+	// server instead of this one (see server.Options.Program). The nethttp
+	// flavor's Redis route is such a program: bench/cmd/labredis, built
+	// from the bench module because it links go-redis.
+	Programs map[server.Flavor]string
 
 	// URL and PID name a server of your own on loopback.
 	URL string
@@ -99,6 +119,30 @@ func (c *Config) defaults() error {
 	case c.URL != "" && c.PID == 0:
 		return errors.New("lab: loading your own server needs its process id (PID) to measure its memory")
 	}
+	switch c.Route {
+	case "":
+		c.Route = RouteValues
+	case RouteValues:
+	case RouteRedis:
+		if c.Keys == 0 {
+			c.Keys = 1000
+		}
+		if c.ValueSize == 0 {
+			c.ValueSize = 100
+		}
+		switch {
+		case c.URL != "":
+			return errors.New("lab: the Redis route is the lab's sample API: it does not apply to a server of your own (--url)")
+		case c.Redis == "":
+			return errors.New("lab: the Redis route needs the address of a Redis server (or let zerogc load start one: --redis start)")
+		case c.Keys < 1:
+			return fmt.Errorf("lab: keys must be at least 1, got %d", c.Keys)
+		case c.ValueSize < minValueSize || c.ValueSize > maxValueSize:
+			return fmt.Errorf("lab: value size must be %d..%d bytes, got %d", minValueSize, maxValueSize, c.ValueSize)
+		}
+	default:
+		return fmt.Errorf("lab: unknown route %q: use %q or %q", c.Route, RouteValues, RouteRedis)
+	}
 	return nil
 }
 
@@ -129,6 +173,7 @@ func (c *Config) Limit() time.Duration {
 // lab's own server, its metrics.
 type target struct {
 	url   string
+	paths []string // the paths to cycle through, if not only url's
 	pid   int
 	heap  sampler.HeapFunc
 	child *server.Child
@@ -139,11 +184,28 @@ type target struct {
 
 func start(cfg *Config, profile bool) (*target, error) {
 	if cfg.Flavor != "" {
-		child, err := server.Start(server.Options{Flavor: cfg.Flavor, GC: cfg.GC, Port: cfg.Port, Profile: profile, Stderr: cfg.Stderr})
+		opts := server.Options{Flavor: cfg.Flavor, GC: cfg.GC, Port: cfg.Port, Profile: profile,
+			Stderr: cfg.Stderr, Program: cfg.Programs[cfg.Flavor]}
+		var paths []string
+		if cfg.Route == RouteRedis {
+			if err := PopulateRedis(context.Background(), cfg.Redis, cfg.Keys, cfg.ValueSize); err != nil {
+				return nil, err
+			}
+			opts.Redis = cfg.Redis
+			paths = make([]string, cfg.Keys)
+			for i := range paths {
+				paths[i] = server.RedisPath + RedisKey(i)
+			}
+		}
+		child, err := server.Start(opts)
 		if err != nil {
 			return nil, err
 		}
-		return &target{url: child.URL, pid: child.PID, heap: child.Metrics, child: child}, nil
+		t := &target{url: child.URL, paths: paths, pid: child.PID, heap: child.Metrics, child: child}
+		if paths != nil {
+			t.url = "http://" + child.Addr + paths[0]
+		}
+		return t, nil
 	}
 	u, err := loadgen.ValidateURL(cfg.URL)
 	if err != nil {
@@ -165,8 +227,12 @@ func (t *target) stop() {
 	}
 }
 
-// Name returns the label of a run: "zero gc=off", or the URL.
+// Name returns the label of a run: "zero gc=off", "zero redis gc=off"
+// on the Redis route, or the URL.
 func (c *Config) Name() string {
+	if c.Flavor != "" && c.Route == RouteRedis {
+		return string(c.Flavor) + " redis gc=" + c.GC.String()
+	}
 	if c.Flavor != "" {
 		return string(c.Flavor) + " gc=" + c.GC.String()
 	}
@@ -248,7 +314,7 @@ func limit(ctx context.Context, cfg *Config) (context.Context, context.CancelFun
 
 // prepare checks that the target answers and runs the warm-up.
 func prepare(ctx context.Context, cfg *Config, t *target) (*loadgen.Generator, error) {
-	g, err := loadgen.New(loadgen.Config{URL: t.url, Users: cfg.Users, Delay: cfg.Delay, Timeout: cfg.Timeout})
+	g, err := loadgen.New(loadgen.Config{URL: t.url, Paths: t.paths, Users: cfg.Users, Delay: cfg.Delay, Timeout: cfg.Timeout})
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +364,7 @@ func build(cfg *Config, t *target, res *loadgen.Result, samples []sampler.Sample
 		Samples: samples,
 	}
 	if cfg.Flavor != "" {
-		r.Flavor, r.GC = string(cfg.Flavor), cfg.GC.String()
+		r.Flavor, r.GC, r.Route = string(cfg.Flavor), cfg.GC.String(), string(cfg.Route)
 	}
 	for _, s := range samples {
 		r.PeakRSSBytes = max(r.PeakRSSBytes, s.RSSBytes)

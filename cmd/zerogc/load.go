@@ -26,10 +26,14 @@ func init() {
 }
 
 func runLoad(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("load", "[--flavor nethttp|zero | --url URL --pid PID] [flags]", stderr)
+	fs := newFlagSet("load", "[--flavor nethttp|zero | --url URL --pid PID] [--route values|redis] [flags]", stderr)
 	flavor := fs.String("flavor", "", "start the lab's sample API: nethttp or zero (default zero unless --url is given)")
 	gc := fs.String("gc", "on", "the sample API's garbage collector: on, off, or limit=SIZE (GOMEMLIMIT=SIZE with GOGC=off)")
 	port := fs.Int("port", 0, "loopback port for the sample API (0: any free port)")
+	route := fs.String("route", string(lab.RouteValues), "the sample API's route to load: values (GET /api/values) or redis (GET /api/values/{key}, read from Redis: resp for zero, go-redis for nethttp)")
+	redisSpec := fs.String("redis", "start", redisFlagHelp)
+	keys := fs.Int("keys", 1000, "with --route redis: keys stored before the run; the requests cycle through them")
+	valueSize := fs.Int("value-size", 100, "with --route redis: bytes per value (16..4096)")
 	url := fs.String("url", "", "load your own server at this http:// URL on loopback instead (needs --pid)")
 	pid := fs.Int("pid", 0, "process id of the server at --url, whose memory is sampled")
 	users := fs.Int("users", 10, "concurrent closed-loop users")
@@ -84,7 +88,20 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return usageErr("choose one of --compare and --profile-request")
 	case *profile && *url != "":
 		return usageErr("--profile-request needs the lab's sample API (--flavor), not --url")
+	case *route != string(lab.RouteRedis) && (set["redis"] || set["keys"] || set["value-size"]):
+		return usageErr("--redis, --keys and --value-size apply only to --route redis")
+	case *route == string(lab.RouteRedis) && *url != "":
+		return usageErr("--route redis is the lab's sample API: it does not apply to --url")
+	case *keys < 1:
+		return usageErr("--keys must be at least 1")
+	case *valueSize < 16 || *valueSize > 4096:
+		return usageErr("--value-size must be 16..4096 bytes")
 	}
+	r, err := lab.ParseRoute(*route)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	cfg.Route = r
 	if *url == "" && !*compare {
 		if *flavor == "" {
 			*flavor = string(server.Zero)
@@ -100,6 +117,23 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		cfg.Progress = stderr
+	}
+
+	if cfg.Route == lab.RouteRedis {
+		cfg.Keys, cfg.ValueSize = *keys, *valueSize
+		addr, stop, err := startRedis(*redisSpec, "load", stderr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.Redis = addr
+		if *compare || cfg.Flavor == server.NetHTTP {
+			prog, err := buildLabRedis()
+			if err != nil {
+				return err
+			}
+			cfg.Programs = map[server.Flavor]string{server.NetHTTP: prog}
+		}
 	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -122,6 +156,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		title := fmt.Sprintf("zerogc load: %d users, %d requests, %v delay", cfg.Users, cfg.Requests, cfg.Delay)
+		if cfg.Route == lab.RouteRedis {
+			title = fmt.Sprintf("zerogc load --route redis: %d users, %d requests, %v delay, %d keys of %d B", cfg.Users, cfg.Requests, cfg.Delay, cfg.Keys, cfg.ValueSize)
+		}
 		if err := os.WriteFile(*svgPath, report.SVG(rs, title), 0o644); err != nil {
 			return err
 		}
@@ -141,17 +178,17 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\nwrote %s and %s\n", *htmlPath, *svgPath)
 		return nil
 	}
-	r, err := lab.Run(ctx, cfg)
+	rep, err := lab.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		err = writeJSON(stdout, r)
+		err = writeJSON(stdout, rep)
 	} else {
-		err = report.WriteText(stdout, r)
+		err = report.WriteText(stdout, rep)
 	}
-	if err == nil && r.Aborted != "" {
-		err = fmt.Errorf("the run stopped early: %s", r.Aborted)
+	if err == nil && rep.Aborted != "" {
+		err = fmt.Errorf("the run stopped early: %s", rep.Aborted)
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,10 +31,6 @@ var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/api/
 // Point 14 of issue 11: "zerogc serve" serves the sample API until SIGINT
 // or SIGTERM, printing its address first, and exits 0.
 func TestIssue11_14_Serve(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		flavor, gc string
 		sig        syscall.Signal
@@ -43,38 +40,11 @@ func TestIssue11_14_Serve(t *testing.T) {
 		{"nethttp", "limit=64MiB", syscall.SIGTERM, "application/json; charset=utf-8"},
 	} {
 		t.Run(tc.flavor, func(t *testing.T) {
-			cmd := exec.Command(exe, "serve", "--flavor", tc.flavor, "--gc", tc.gc, "--addr", "127.0.0.1:0")
-			cmd.Env = append(os.Environ(), envRunCLI+"=1")
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			rest := make(chan string, 1)
-			first := make(chan string, 1)
-			go func() {
-				br := bufio.NewReader(out)
-				line, _ := br.ReadString('\n')
-				first <- line
-				b, _ := io.ReadAll(br)
-				rest <- string(b)
-				exited <- cmd.Wait()
-			}()
-			defer func() { _ = cmd.Process.Kill() }()
-			var line string
-			select {
-			case line = <-first:
-			case <-time.After(20 * time.Second):
-				t.Fatal("serve printed nothing in 20s")
-			}
+			p := startServe(t, "serve", "--flavor", tc.flavor, "--gc", tc.gc, "--addr", "127.0.0.1:0")
+			line := p.firstLine(t, 20*time.Second)
 			m := listeningRE.FindStringSubmatch(line)
 			if m == nil || !strings.Contains(line, tc.flavor+" gc="+tc.gc) {
-				t.Fatalf("first line %q: want the flavor, gc mode, URL and pid; stderr %s", line, errb.String())
+				t.Fatalf("first line %q: want the flavor, gc mode, URL and pid; stderr %s", line, p.stderr.String())
 			}
 			c := &http.Client{Timeout: 5 * time.Second}
 			for range 3 {
@@ -91,22 +61,98 @@ func TestIssue11_14_Serve(t *testing.T) {
 					t.Fatalf("Content-Type %q", ct)
 				}
 			}
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Fatalf("after %v: %v; stderr %s", tc.sig, err, errb.String())
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("serve did not stop within 10s of %v", tc.sig)
-			}
-			if r := <-rest; !strings.Contains(r, "stopped") {
-				t.Fatalf("no 'stopped' line after the signal: %q", r)
-			}
+			p.stop(t, tc.sig)
 		})
 	}
+}
+
+// serveProc is "zerogc serve" run by the test binary in a process of its
+// own (see envRunCLI), so that a test can signal it.
+type serveProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	first  chan string // its first line of output
+	rest   chan string // the rest, once it has exited
+	exited chan error
+}
+
+func startServe(t *testing.T, args ...string) *serveProc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProc{cmd: exec.Command(exe, args...), stderr: &syncBuffer{},
+		first: make(chan string, 1), rest: make(chan string, 1), exited: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), envRunCLI+"=1")
+	p.cmd.Stderr = p.stderr
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() }) // after stop: it has exited
+	go func() {
+		br := bufio.NewReader(out)
+		line, _ := br.ReadString('\n')
+		p.first <- line
+		b, _ := io.ReadAll(br)
+		p.rest <- string(b)
+		p.exited <- p.cmd.Wait()
+	}()
+	return p
+}
+
+func (p *serveProc) firstLine(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	select {
+	case line := <-p.first:
+		return line
+	case <-time.After(limit):
+		t.Fatalf("serve printed nothing in %v; stderr %s", limit, p.stderr.String())
+		return ""
+	}
+}
+
+// stop sends sig and checks that serve exits 0 within 20 s, saying it
+// stopped.
+func (p *serveProc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("after %v: %v; stderr %s", sig, err, p.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop within 20s of %v", sig)
+	}
+	if r := <-p.rest; !strings.Contains(r, "stopped") {
+		t.Fatalf("no 'stopped' line after the signal: %q", r)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that exec's copying goroutine and the test
+// can use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(b)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestIssue11_14_ServeBadInput(t *testing.T) {

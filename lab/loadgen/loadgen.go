@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,10 @@ import (
 type Config struct {
 	// URL is the target, an http:// URL on a loopback address.
 	URL string
+	// Paths, if not empty, replace URL's path: the k-th request of a run
+	// (from 0) goes to Paths[k%len(Paths)] on URL's host, so that a run
+	// cycles through them (the Redis route's keys).
+	Paths []string
 	// Users is the number of concurrent closed-loop users (at least 1).
 	Users int
 	// Delay is each user's pause after every response.
@@ -136,6 +141,11 @@ func New(cfg Config) (*Generator, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
+	}
+	for _, p := range cfg.Paths {
+		if !strings.HasPrefix(p, "/") {
+			return nil, fmt.Errorf("loadgen: path %q must start with /", p)
+		}
 	}
 	if cfg.MaxTimeouts <= 0 {
 		cfg.MaxTimeouts = max(cfg.Users, 3)
@@ -337,6 +347,10 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 		})
 	}
 	stopWatch := context.AfterFunc(ctx, func() { abort("stopped: " + context.Cause(ctx).Error()) })
+	var uris []string
+	for _, p := range g.cfg.Paths {
+		uris = append(uris, "http://"+g.target.Host+p)
+	}
 	start := time.Now()
 	for range g.cfg.Users {
 		wg.Add(1)
@@ -359,8 +373,12 @@ func (g *Generator) Run(ctx context.Context, n int, delay time.Duration) (*Resul
 					goto out
 				default:
 				}
-				if next.Add(1) > int64(n) {
+				ticket := next.Add(1)
+				if ticket > int64(n) {
 					break
+				}
+				if len(uris) > 0 {
+					req.SetRequestURI(uris[(ticket-1)%int64(len(uris))])
 				}
 				t0 := time.Now()
 				err := g.client.DoTimeout(req, resp, g.cfg.Timeout)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -293,5 +294,32 @@ func TestStopStress(t *testing.T) {
 		if res, err = g.Run(context.Background(), 50, 0); err != nil || res.OK != 50 {
 			t.Fatalf("run after a stopped one, round %d: %v, %+v", i, err, res)
 		}
+	}
+}
+
+// TestPathsCycle: with Config.Paths, a run's requests go to each path in
+// turn, so that n requests over k paths hit each n/k times.
+func TestPathsCycle(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+	})
+	paths := []string{"/api/values/key:0000", "/api/values/key:0001", "/api/values/key:0002"}
+	g, err := New(Config{URL: s.URL + paths[0], Paths: paths, Users: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background(), 300, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 300 || len(hits) != 3 || hits[paths[0]] != 100 || hits[paths[1]] != 100 || hits[paths[2]] != 100 {
+		t.Fatalf("300 requests over 3 paths: %d ok, server saw %v; want 100 each", res.OK, hits)
+	}
+	if _, err := New(Config{URL: s.URL, Paths: []string{"nope"}, Users: 1}); err == nil {
+		t.Fatal("a path without a leading / accepted")
 	}
 }

@@ -24,8 +24,10 @@ type Report struct {
 	Name   string `json:"name"`
 	Flavor string `json:"flavor,omitempty"`
 	GC     string `json:"gc,omitempty"`
-	URL    string `json:"url"`
-	PID    int    `json:"pid"`
+	// Route is the sample API's route: "values" or "redis".
+	Route string `json:"route,omitempty"`
+	URL   string `json:"url"`
+	PID   int    `json:"pid"`
 
 	Users    int    `json:"users"`
 	Requests int    `json:"requests"`

@@ -3,10 +3,13 @@
 package server
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/zerogc/zerogc/resp"
 )
 
 func TestZeroHandlerAllocatesNothing(t *testing.T) {
@@ -68,5 +71,36 @@ func TestControlChannelAllocatesNothingInChild(t *testing.T) {
 	// hundred bytes; 2000 samples that allocated would add tens of kB.
 	if d := m1.AllocBytes - m0.AllocBytes; d > 2048 {
 		t.Fatalf("%d metric reads made the child allocate %d bytes", n, d)
+	}
+}
+
+// TestZeroRedisHandlerAllocatesNothing: against a real redis-server, the
+// zero flavor's GET /api/values/{key} allocates nothing per request once
+// its buffers exist, for a short key and for one longer than the 32 bytes
+// that a non-escaping string conversion may keep on the stack.
+func TestZeroRedisHandlerAllocatesNothing(t *testing.T) {
+	value := []byte(strings.Repeat("v", 100))
+	long := "key:" + strings.Repeat("L", 60)
+	c := redisClient(t, "key:0001", value)
+	if _, err := c.Set(context.Background(), long, value, resp.SetOptions{}).Await(); err != nil {
+		t.Fatal(err)
+	}
+	h := ZeroRedisHandler(c)
+	for _, key := range []string{"key:0001", long} {
+		var ctx fasthttp.RequestCtx
+		get(h, &ctx, RedisPath+key)
+		serve := func() {
+			ctx.Response.Reset()
+			h(&ctx)
+		}
+		for range 100 {
+			serve()
+		}
+		if string(ctx.Response.Body()) != string(value) {
+			t.Fatalf("%s: body %q", key, ctx.Response.Body())
+		}
+		if n := testing.AllocsPerRun(1000, serve); n != 0 {
+			t.Fatalf("the zero Redis handler allocates %v times per request for key %q, want 0", n, key)
+		}
 	}
 }

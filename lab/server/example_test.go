@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/zerogc/zerogc/lab/server"
 )
 
@@ -61,4 +63,28 @@ func ExampleGCMode_Apply() {
 	server.GCMode{Off: true}.Apply()
 	fmt.Println(debug.SetGCPercent(100))
 	// Output: -1
+}
+
+// The zero flavor's Redis route on a fasthttp server of your own. (Not run
+// by go test: it needs a Redis server at 127.0.0.1:6379.)
+func ExampleZeroRedisHandler() {
+	ctx := context.Background()
+	c, err := server.DialRedis(ctx, "127.0.0.1:6379")
+	if err != nil {
+		fmt.Println(err) // says whether redis-server runs there
+		return
+	}
+	defer c.Close()
+	srv := &fasthttp.Server{Handler: server.ZeroRedisHandler(c)}
+	_ = srv.ListenAndServe("127.0.0.1:8080") // GET /api/values/{key}
+}
+
+// A program of its own as the lab's child server: a net/http handler,
+// here with the Redis route left out. zerogc load starts it through
+// Options.Program; started otherwise, RunHTTPChildIfRequested returns.
+func ExampleRunHTTPChildIfRequested() {
+	server.RunHTTPChildIfRequested(func(redisAddr string) (http.Handler, error) {
+		return server.NetHTTPHandler(), nil
+	})
+	fmt.Println("not started by zerogc load")
 }

@@ -31,6 +31,13 @@ type Options struct {
 	Stderr io.Writer
 	// ReadyTimeout bounds the wait for the child to listen; 0 means 15s.
 	ReadyTimeout time.Duration
+	// Redis, when set, is the address of the Redis server that the child
+	// serves GET /api/values/{key} from (the Redis route).
+	Redis string
+	// Program is the program to run as the child; empty means the running
+	// program (which calls [RunChildIfRequested]). A program of its own
+	// must call [RunHTTPChildIfRequested] first thing in main.
+	Program string
 }
 
 // Child is a running sample server in a process of its own.
@@ -51,10 +58,10 @@ type Child struct {
 	waitErr chan error
 }
 
-// Start re-executes the running program as the child server (see
-// [RunChildIfRequested]) and waits until it listens. The child inherits the
-// environment except GOGC, GOMEMLIMIT and GODEBUG, which Start sets from
-// Options.
+// Start re-executes the running program (or runs Options.Program) as the
+// child server (see [RunChildIfRequested]) and waits until it listens. The
+// child inherits the environment except GOGC, GOMEMLIMIT and GODEBUG,
+// which Start sets from Options.
 func Start(o Options) (*Child, error) {
 	if _, err := ParseFlavor(string(o.Flavor)); err != nil {
 		return nil, err
@@ -62,22 +69,28 @@ func Start(o Options) (*Child, error) {
 	if o.Port < 0 || o.Port > 65535 {
 		return nil, errorf("port %d out of range 0..65535", o.Port)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, errorf("cannot find the running program to start the child server: %v", err)
+	exe := o.Program
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, errorf("cannot find the running program to start the child server: %v", err)
+		}
 	}
 	cmd := exec.Command(exe)
 	env := []string{}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "GOGC", "GOMEMLIMIT", "GODEBUG", envFlavor, envAddr:
+		case "GOGC", "GOMEMLIMIT", "GODEBUG", envFlavor, envAddr, envRedis:
 			continue
 		}
 		env = append(env, kv)
 	}
 	env = append(env, o.GC.Env()...)
 	env = append(env, envFlavor+"="+string(o.Flavor), envAddr+"=127.0.0.1:"+strconv.Itoa(o.Port))
+	if o.Redis != "" {
+		env = append(env, envRedis+"="+o.Redis)
+	}
 	if o.Profile {
 		env = append(env, "GODEBUG=memprofilerate=1")
 	}

@@ -2,7 +2,11 @@
 // returning ["<current time>","value2"], in two flavors: NetHTTP (the
 // standard net/http server and ServeMux, written the idiomatic way) and
 // Zero (fasthttp with a handler that allocates nothing and performs one
-// vtask operation per request). It also runs the API as a child process
+// vtask operation per request), and the Redis route GET
+// /api/values/{key} (ZeroRedisHandler: the value read with package resp
+// into a buffer the handler owns; the nethttp flavor of that route uses
+// go-redis and lives in the bench module, see RunHTTPChildIfRequested).
+// It also runs the API as a child process
 // whose memory the load tool measures alone, with a control channel that
 // reports the child's runtime metrics and single-request allocation
 // profiles without allocating itself.
