@@ -79,6 +79,7 @@ func start(ctx context.Context, bin string) (*Server, error) {
 	// load, which then stops the server, and does not kill it under the
 	// run's last requests.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	diesWithParent(s.cmd.SysProcAttr)
 	var out lockedBuffer
 	s.cmd.Stdout, s.cmd.Stderr = &out, &out
 	if err := s.cmd.Start(); err != nil {
