@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package fileio_test
 
@@ -9,10 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/zerogc/zerogc/fileio"
 	"github.com/zerogc/zerogc/vtask"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkRead reads one file (4 KiB or 1 MiB, in the page cache) over
@@ -28,6 +32,17 @@ import (
 // count at the end of the row (/proc/self/status Threads, which includes
 // io_uring's io-wq kernel workers). The Go runtime never ends its threads,
 // so the count carries over to later rows: rows run in the order printed.
+//
+// Cold rows (cold-4KiB, cold-1MiB) read files evicted from the page
+// cache: before each read the benchmark drops the file's pages with
+// posix_fadvise(POSIX_FADV_DONTNEED) (the files were fsynced, so the pages
+// are clean and the drop is honoured; ext4 here), so every read waits for
+// the device. They rotate over min(inflight, 64) files, so a read rarely
+// finds pages another read in flight brought in. busy-threads is the peak,
+// sampled every 2 ms during the row, of the process's threads running or
+// blocked in the kernel (/proc/self/task/*/stat state R or D, io-wq
+// workers included): the OS threads the reads actually occupy, unlike
+// threads, which never shrinks.
 //
 // To keep the 1 MiB × 1024 case memory-sane the Reader rows share 64
 // destination buffers among the reads in flight (the bytes are identical,
@@ -48,6 +63,16 @@ func BenchmarkRead(b *testing.B) {
 		paths[s.name] = p
 	}
 	inflights := []int{1, 64, 1024}
+	cold := map[string][]string{}
+	for _, s := range sizes {
+		for i := range 64 {
+			p := filepath.Join(dir, fmt.Sprintf("cold-%s-%d", s.name, i))
+			if err := writeSynced(p, pattern(s.n, byte(i))); err != nil {
+				b.Fatal(err)
+			}
+			cold[s.name] = append(cold[s.name], p)
+		}
+	}
 
 	for _, be := range []fileio.Backend{fileio.Uring, fileio.Workers} {
 		b.Run(be.String(), func(b *testing.B) {
@@ -59,7 +84,14 @@ func BenchmarkRead(b *testing.B) {
 			for _, s := range sizes {
 				for _, inflight := range inflights {
 					b.Run(fmt.Sprintf("%s/inflight=%d", s.name, inflight), func(b *testing.B) {
-						benchReader(b, r, paths[s.name], s.n, inflight)
+						benchReader(b, r, []string{paths[s.name]}, s.n, inflight, false)
+					})
+				}
+			}
+			for _, s := range sizes {
+				for _, inflight := range inflights {
+					b.Run(fmt.Sprintf("cold-%s/inflight=%d", s.name, inflight), func(b *testing.B) {
+						benchReader(b, r, cold[s.name][:min(inflight, 64)], s.n, inflight, true)
 					})
 				}
 			}
@@ -76,7 +108,25 @@ func BenchmarkRead(b *testing.B) {
 	})
 }
 
-func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int) {
+// benchReader runs the Reader rows; with cold, each read's file is
+// evicted from the page cache just before the read.
+func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight int, cold bool) {
+	fds := make([]int, len(paths))
+	for i, p := range paths {
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds[i] = fd
+	}
+	drop := func(i int) {
+		if cold {
+			if err := unix.Fadvise(fds[i%len(fds)], 0, 0, unix.FADV_DONTNEED); err != nil {
+				b.Fatal("posix_fadvise(DONTNEED):", err)
+			}
+		}
+	}
 	bufs := make([][]byte, min(inflight, 64))
 	for i := range bufs {
 		bufs[i] = make([]byte, size)
@@ -90,11 +140,12 @@ func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int
 	}
 	// Warm the pool up to the window so that rows measure steady state.
 	for i := range tasks {
-		tasks[i] = r.ReadInto(ctx, path, bufs[i%len(bufs)])
+		tasks[i] = r.ReadInto(ctx, paths[i%len(paths)], bufs[i%len(bufs)])
 	}
 	for i := range tasks {
 		wait(tasks[i])
 	}
+	busy := startBusySampler()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -103,13 +154,135 @@ func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int
 		if i >= inflight {
 			wait(tasks[k])
 		}
-		tasks[k] = r.ReadInto(ctx, path, bufs[k%len(bufs)])
+		drop(i)
+		tasks[k] = r.ReadInto(ctx, paths[i%len(paths)], bufs[k%len(bufs)])
 	}
 	for i := max(0, b.N-inflight); i < b.N; i++ {
 		wait(tasks[i%inflight])
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(busy.stop()), "busy-threads")
 	reportThreads(b)
+}
+
+// writeSynced writes data to p and fsyncs it, so that its pages are clean
+// and POSIX_FADV_DONTNEED can drop them.
+func writeSynced(p string, data []byte) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// busySampler records the peak number of the process's threads in state R
+// (running) or D (blocked in the kernel, as in disk I/O). It reads /proc
+// with raw system calls into buffers it owns, so it allocates nothing
+// while sampling (the rows report allocations per read).
+type busySampler struct {
+	peak atomic.Int32
+	quit chan struct{}
+	done chan struct{}
+}
+
+func startBusySampler() *busySampler {
+	s := &busySampler{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		dirBuf := make([]byte, 64<<10)
+		statBuf := make([]byte, 512)
+		path := make([]byte, 0, 64)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if n := countBusy(dirBuf, statBuf, path); int32(n) > s.peak.Load() {
+				s.peak.Store(int32(n))
+			}
+			select {
+			case <-s.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *busySampler) stop() int {
+	close(s.quit)
+	<-s.done
+	return int(s.peak.Load())
+}
+
+// countBusy counts the entries of /proc/self/task whose stat shows state R
+// or D.
+func countBusy(dirBuf, statBuf, path []byte) int {
+	dfd, err := openat(unix.AT_FDCWD, taskDir, unix.O_DIRECTORY)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(dfd)
+	busy := 0
+	for {
+		n, err := unix.Getdents(dfd, dirBuf)
+		if n <= 0 || err != nil {
+			return busy
+		}
+		for off := 0; off < n; {
+			reclen := int(dirBuf[off+16]) | int(dirBuf[off+17])<<8
+			name := dirBuf[off+19 : off+reclen]
+			off += reclen
+			if name[0] < '0' || name[0] > '9' {
+				continue
+			}
+			path = append(path[:0], name[:bytesIndexZero(name)]...)
+			path = append(path, "/stat\x00"...)
+			fd, err := openat(dfd, path, 0)
+			if err != nil {
+				continue
+			}
+			m, _ := unix.Read(fd, statBuf)
+			unix.Close(fd)
+			// "tid (comm) S ...": the state follows the last ')'.
+			for j := m - 1; j > 0; j-- {
+				if statBuf[j] == ')' {
+					if j+2 < m && (statBuf[j+2] == 'R' || statBuf[j+2] == 'D') {
+						busy++
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+func bytesIndexZero(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+var taskDir = []byte("/proc/self/task\x00")
+
+// openat opens the NUL-terminated path under dirfd for reading without
+// converting it to a string (which would allocate).
+func openat(dirfd int, path []byte, flags int) (int, error) {
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])), uintptr(unix.O_RDONLY|unix.O_CLOEXEC|flags), 0, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
 }
 
 type osResult struct {

@@ -33,11 +33,13 @@ type abVariant struct {
 // cannot offer here.
 func abCompare(b *testing.B, a, c abVariant) {
 	dir := b.TempDir()
+	cold := os.Getenv("FILEIO_AB_COLD") == "1"
 	for _, size := range []int{4 << 10, 1 << 20} {
 		p := filepath.Join(dir, fmt.Sprint(size))
 		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
 			b.Fatal(err)
 		}
+		unix.Sync()
 		for _, inflight := range []int{1, 64, 1024} {
 			b.Run(fmt.Sprintf("%dKiB/inflight=%d", size>>10, inflight), func(b *testing.B) {
 				readers := [2]*Reader{}
@@ -52,6 +54,9 @@ func abCompare(b *testing.B, a, c abVariant) {
 					readers[i] = r
 				}
 				reads := max(2*inflight, 8000*4096/size)
+				if cold {
+					reads = 2 * inflight
+				}
 				bufs := make([][]byte, min(inflight, 64))
 				for i := range bufs {
 					bufs[i] = make([]byte, size)
@@ -61,7 +66,7 @@ func abCompare(b *testing.B, a, c abVariant) {
 					var d, cpu [2]time.Duration
 					for k := range 2 {
 						i := k ^ round&1
-						d[i], cpu[i] = abBurst(b, readers[i], p, bufs, inflight, reads)
+						d[i], cpu[i] = abBurst(b, readers[i], p, bufs, inflight, reads, cold)
 					}
 					ratios = append(ratios, float64(d[1])/float64(d[0]))
 					cpuRatios = append(cpuRatios, float64(cpu[1])/float64(cpu[0]))
@@ -83,8 +88,14 @@ func median(v []float64) float64 {
 }
 
 // abBurst runs n ReadIntos of path with a window of inflight and returns
-// the time they took and the CPU time the process used meanwhile.
-func abBurst(b *testing.B, r *Reader, path string, bufs [][]byte, inflight, n int) (time.Duration, time.Duration) {
+// the time they took and the CPU time the process used meanwhile. With
+// cold, the file's pages are dropped before each read.
+func abBurst(b *testing.B, r *Reader, path string, bufs [][]byte, inflight, n int, cold bool) (time.Duration, time.Duration) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(fd)
 	tasks := make([]vtask.Task[int], inflight)
 	ctx := context.Background()
 	wait := func(t vtask.Task[int]) {
@@ -98,6 +109,9 @@ func abBurst(b *testing.B, r *Reader, path string, bufs [][]byte, inflight, n in
 		k := i % inflight
 		if i >= inflight {
 			wait(tasks[k])
+		}
+		if cold {
+			_ = unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
 		}
 		tasks[k] = r.ReadInto(ctx, path, bufs[k%len(bufs)])
 	}
@@ -155,4 +169,18 @@ func BenchmarkUringChainMaxAB(b *testing.B) {
 				uringChainMax = n
 			}
 		}})
+}
+
+// BenchmarkUringAsyncAB: reads of 256 KiB or more handed to io-wq
+// (IOSQE_ASYNC; at most 2 × GOMAXPROCS bounded workers) against all reads
+// tried inline on the loop thread.
+func BenchmarkUringAsyncAB(b *testing.B) {
+	abCompare(b,
+		abVariant{"inline", func(on bool) {
+			uringAsyncMin = 256 << 10
+			if on {
+				uringAsyncMin = 1 << 62
+			}
+		}},
+		abVariant{"async", func(bool) {}})
 }
