@@ -176,11 +176,25 @@ func BenchmarkUringChainMaxAB(b *testing.B) {
 // tried inline on the loop thread.
 func BenchmarkUringAsyncAB(b *testing.B) {
 	abCompare(b,
-		abVariant{"inline", func(on bool) {
-			uringAsyncMin = 256 << 10
+		abVariant{"inline", func(bool) {}},
+		abVariant{"async", func(on bool) {
+			uringAsyncMin = 1 << 62
 			if on {
-				uringAsyncMin = 1 << 62
+				uringAsyncMin = 256 << 10
+			}
+		}})
+}
+
+// BenchmarkUringLockAB: the loop locked to one OS thread against a loop
+// the runtime moves between threads.
+func BenchmarkUringLockAB(b *testing.B) {
+	abCompare(b,
+		abVariant{"free", func(on bool) {
+			if on {
+				uringLockThread = false
 			}
 		}},
-		abVariant{"async", func(bool) {}})
+		abVariant{"locked", func(on bool) {
+			uringLockThread = on
+		}})
 }

@@ -99,10 +99,19 @@ var uringChainMax = 32
 
 // uringAsyncMin: read requests of at least this many bytes, issued while
 // other requests are outstanding, go to io-wq threads (IOSQE_ASYNC)
-// instead of being tried inline on the loop thread (BenchmarkUringAsyncAB:
-// 0.67-0.70x the time per 1 MiB read at 64 and 1,024 in flight, warm;
-// 0.64x cold at 64). The io-wq threads are bounded by SetMaxWorkers.
-var uringAsyncMin = 256 << 10
+// instead of being tried inline on the loop thread. Off by default: with
+// 256 KiB, BenchmarkUringAsyncAB measured 0.67-0.70x the time per warm
+// 1 MiB read at 64 and 1,024 in flight and 0.64x cold at 64, but cold
+// reads grew the process to 137-186 OS threads (io-wq workers blocked in
+// disk reads, despite SetMaxWorkers), against 6 inline: the thread count
+// io_uring exists to keep low.
+var uringAsyncMin = 1 << 62
+
+// uringLockThread locks the loop goroutine to one OS thread. Off: in
+// BenchmarkUringLockAB a locked loop took 2.6x the time per 4 KiB read at
+// one in flight (every hand-off to a waiter needs another thread) and
+// was even elsewhere.
+var uringLockThread = false
 
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
@@ -159,6 +168,7 @@ type uringBackend struct {
 	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
 	asyncMin   int
 	asyncReads int
+	lockThread bool // the loop runs on one OS thread
 	done       chan struct{}
 }
 
@@ -198,13 +208,14 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
-		reqs:     make(chan uint64, 3*inFlight+8),
-		wakeFd:   efd,
-		mem:      new(loopMem),
-		done:     make(chan struct{}),
-		statx:    uringStatx,
-		asyncMin: uringAsyncMin,
-		fdWait:   make([]*op, 0, inFlight),
+		reqs:       make(chan uint64, 3*inFlight+8),
+		wakeFd:     efd,
+		mem:        new(loopMem),
+		done:       make(chan struct{}),
+		statx:      uringStatx,
+		asyncMin:   uringAsyncMin,
+		lockThread: uringLockThread,
+		fdWait:     make([]*op, 0, inFlight),
 	}
 	b.memPin.Pin(b.mem)
 	if !uringNoDirect {
@@ -271,6 +282,14 @@ func (b *uringBackend) shutdown() {
 
 func (b *uringBackend) loop() {
 	defer close(b.done)
+	if b.lockThread {
+		// One submitting thread: the kernel keeps io-wq workers per
+		// submitting task, each pool bounded by SetMaxWorkers, so a loop
+		// that wandered over the runtime's threads would gather a pool on
+		// each of them.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	b.armWake()
 	for {
 		b.drain()
@@ -446,7 +465,13 @@ func (b *uringBackend) cancelKernel(o *op) {
 // begin starts o's I/O: as one chain on a direct descriptor where it can,
 // else with the plain openat.
 func (b *uringBackend) begin(o *op) {
-	if b.direct && o.kind == kindInto && len(o.buf) > 0 && len(b.slots) > 0 && b.chains < uringChainMax {
+	// A large read that will go to io-wq takes the plain path: io-wq
+	// counts a request as bounded work (capped by SetMaxWorkers) only if
+	// its file is known to be regular when it is queued, which a chain's
+	// read on a slot its openat has not filled yet is not; as unbounded
+	// work, cold 1 MiB reads grew the process to 166 threads.
+	large := len(o.buf) >= b.asyncMin && b.inKernel > 0
+	if b.direct && o.kind == kindInto && len(o.buf) > 0 && len(b.slots) > 0 && b.chains < uringChainMax && !large {
 		b.startChain(o)
 		return
 	}
@@ -489,9 +514,6 @@ func (b *uringBackend) startChain(o *op) {
 	e = b.sqe()
 	uring.PrepRead(e, int32(slot), &o.buf[0], uint32(l), 0, ud|tagRead<<tagShift)
 	e.Flags |= uring.FlagFixedFile
-	if b.async(l) {
-		e.Flags |= uring.FlagAsync
-	}
 	o.sys.chain, o.sys.got = 2, 1<<tagProbe
 	if probe {
 		e.Flags |= uring.FlagLink
