@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zerogc/zerogc/fileio/internal/uring"
+	"github.com/zerogc/zerogc/vtask"
 	"golang.org/x/sys/unix"
 )
 
@@ -314,5 +315,47 @@ func TestUringAsyncLargeReads(t *testing.T) {
 	r.Close()
 	if n := r.be.(*uringBackend).asyncReads; n == 0 {
 		t.Fatal("16 concurrent large reads, none handed to io-wq")
+	}
+}
+
+// TestUringDirectStressClose closes Readers while chains on a FIFO that
+// never gets data are at every stage: Close must end every read (with
+// ErrClosed) and return, so its cancels must reach chain requests that
+// had not started when the first cancel went out.
+func TestUringDirectStressClose(t *testing.T) {
+	if !directKernel(t) || uringNoDirect {
+		t.Skip("kernel lacks direct descriptors (or the fallback run)")
+	}
+	p := filepath.Join(t.TempDir(), "fifo")
+	if err := mkfifo(p); err != nil {
+		t.Skip("no FIFOs:", err)
+	}
+	w, err := os.OpenFile(p, os.O_RDWR, 0) // never written
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for round := range 30 {
+		r, err := New(WithBackend(Uring), WithMaxInFlight(64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks := make([]vtask.Task[int], 40)
+		for i := range tasks {
+			tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 16))
+		}
+		time.Sleep(time.Duration(round%6) * 200 * time.Microsecond)
+		closed := make(chan struct{})
+		go func() { r.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Close did not return with chains in flight", round)
+		}
+		for i, task := range tasks {
+			if _, err := awaitWithin(task, 5*time.Second); !errors.Is(err, ErrClosed) {
+				t.Fatalf("round %d, read %d: %v, want ErrClosed", round, i, err)
+			}
+		}
 	}
 }

@@ -552,7 +552,7 @@ func (b *uringBackend) chainStep(o *op, tag uint64, res int32) {
 		traceStep(EvKernel, o, "probe (linked)", int(res))
 	}
 	if o.sys.chain > 0 {
-		if o.sys.canceled(o) {
+		if o.sys.canceled(o) || b.shutting {
 			b.cancelKernel(o)
 		}
 		return
