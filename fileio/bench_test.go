@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package fileio_test
 
@@ -9,15 +9,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/zerogc/zerogc/fileio"
 	"github.com/zerogc/zerogc/vtask"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkRead reads one file (4 KiB or 1 MiB, in the page cache) over
 // and over with a window of 1, 64 or 1024 reads in flight; one op is one
-// read. Rows:
+// read. Each row (size/inflight) has one leaf per way of reading:
 //
 //   - uring, workers: Reader.ReadInto into caller buffers (the zero-
 //     allocation path), issued from one goroutine.
@@ -28,6 +32,17 @@ import (
 // count at the end of the row (/proc/self/status Threads, which includes
 // io_uring's io-wq kernel workers). The Go runtime never ends its threads,
 // so the count carries over to later rows: rows run in the order printed.
+//
+// Cold rows (cold-4KiB, cold-1MiB) read files evicted from the page
+// cache: before each read the benchmark drops the file's pages with
+// posix_fadvise(POSIX_FADV_DONTNEED) (the files were fsynced, so the pages
+// are clean and the drop is honoured; ext4 here), so every read waits for
+// the device. They rotate over min(inflight, 64) files, so a read rarely
+// finds pages another read in flight brought in. busy-threads is the peak,
+// sampled every 2 ms during the row, of the process's threads running or
+// blocked in the kernel (/proc/self/task/*/stat state R or D, io-wq
+// workers included): the OS threads the reads actually occupy, unlike
+// threads, which never shrinks.
 //
 // To keep the 1 MiB × 1024 case memory-sane the Reader rows share 64
 // destination buffers among the reads in flight (the bytes are identical,
@@ -48,35 +63,77 @@ func BenchmarkRead(b *testing.B) {
 		paths[s.name] = p
 	}
 	inflights := []int{1, 64, 1024}
-
-	for _, be := range []fileio.Backend{fileio.Uring, fileio.Workers} {
-		b.Run(be.String(), func(b *testing.B) {
-			r, err := fileio.New(fileio.WithBackend(be), fileio.WithMaxInFlight(1024))
-			if err != nil {
-				b.Skip(err)
+	cold := map[string][]string{}
+	for _, s := range sizes {
+		for i := range 64 {
+			p := filepath.Join(dir, fmt.Sprintf("cold-%s-%d", s.name, i))
+			if err := writeSynced(p, pattern(s.n, byte(i))); err != nil {
+				b.Fatal(err)
 			}
-			defer r.Close()
-			for _, s := range sizes {
-				for _, inflight := range inflights {
-					b.Run(fmt.Sprintf("%s/inflight=%d", s.name, inflight), func(b *testing.B) {
-						benchReader(b, r, paths[s.name], s.n, inflight)
-					})
-				}
-			}
-		})
+			cold[s.name] = append(cold[s.name], p)
+		}
 	}
-	b.Run("os-readfile", func(b *testing.B) {
+
+	readers := map[fileio.Backend]*fileio.Reader{}
+	for _, be := range []fileio.Backend{fileio.Uring, fileio.Workers} {
+		r, err := fileio.New(fileio.WithBackend(be), fileio.WithMaxInFlight(1024))
+		if err != nil {
+			b.Logf("%v rows skipped: %v", be, err)
+			continue
+		}
+		defer r.Close()
+		readers[be] = r
+	}
+	// Row by row, the backends' runs follow each other (with -count, each
+	// leaf runs count times in a row), so that load drifting on a shared
+	// machine moves the rows of one comparison together.
+	for _, kind := range []string{"", "cold-"} {
 		for _, s := range sizes {
 			for _, inflight := range inflights {
-				b.Run(fmt.Sprintf("%s/inflight=%d", s.name, inflight), func(b *testing.B) {
-					benchOSReadFile(b, paths[s.name], s.n, inflight)
+				b.Run(fmt.Sprintf("%s%s/inflight=%d", kind, s.name, inflight), func(b *testing.B) {
+					for _, be := range []fileio.Backend{fileio.Uring, fileio.Workers} {
+						b.Run(be.String(), func(b *testing.B) {
+							r := readers[be]
+							if r == nil {
+								b.Skip("backend unavailable")
+							}
+							if kind == "" {
+								benchReader(b, r, []string{paths[s.name]}, s.n, inflight, false)
+							} else {
+								benchReader(b, r, cold[s.name][:min(inflight, 64)], s.n, inflight, true)
+							}
+						})
+					}
+					if kind == "" {
+						b.Run("os-readfile", func(b *testing.B) {
+							benchOSReadFile(b, paths[s.name], s.n, inflight)
+						})
+					}
 				})
 			}
 		}
-	})
+	}
 }
 
-func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int) {
+// benchReader runs the Reader rows; with cold, each read's file is
+// evicted from the page cache just before the read.
+func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight int, cold bool) {
+	fds := make([]int, len(paths))
+	for i, p := range paths {
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds[i] = fd
+	}
+	drop := func(i int) {
+		if cold {
+			if err := unix.Fadvise(fds[i%len(fds)], 0, 0, unix.FADV_DONTNEED); err != nil {
+				b.Fatal("posix_fadvise(DONTNEED):", err)
+			}
+		}
+	}
 	bufs := make([][]byte, min(inflight, 64))
 	for i := range bufs {
 		bufs[i] = make([]byte, size)
@@ -90,11 +147,12 @@ func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int
 	}
 	// Warm the pool up to the window so that rows measure steady state.
 	for i := range tasks {
-		tasks[i] = r.ReadInto(ctx, path, bufs[i%len(bufs)])
+		tasks[i] = r.ReadInto(ctx, paths[i%len(paths)], bufs[i%len(bufs)])
 	}
 	for i := range tasks {
 		wait(tasks[i])
 	}
+	busy := startBusySampler()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -103,13 +161,135 @@ func benchReader(b *testing.B, r *fileio.Reader, path string, size, inflight int
 		if i >= inflight {
 			wait(tasks[k])
 		}
-		tasks[k] = r.ReadInto(ctx, path, bufs[k%len(bufs)])
+		drop(i)
+		tasks[k] = r.ReadInto(ctx, paths[i%len(paths)], bufs[k%len(bufs)])
 	}
 	for i := max(0, b.N-inflight); i < b.N; i++ {
 		wait(tasks[i%inflight])
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(busy.stop()), "busy-threads")
 	reportThreads(b)
+}
+
+// writeSynced writes data to p and fsyncs it, so that its pages are clean
+// and POSIX_FADV_DONTNEED can drop them.
+func writeSynced(p string, data []byte) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// busySampler records the peak number of the process's threads in state R
+// (running) or D (blocked in the kernel, as in disk I/O). It reads /proc
+// with raw system calls into buffers it owns, so it allocates nothing
+// while sampling (the rows report allocations per read).
+type busySampler struct {
+	peak atomic.Int32
+	quit chan struct{}
+	done chan struct{}
+}
+
+func startBusySampler() *busySampler {
+	s := &busySampler{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		dirBuf := make([]byte, 64<<10)
+		statBuf := make([]byte, 512)
+		path := make([]byte, 0, 64)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if n := countBusy(dirBuf, statBuf, path); int32(n) > s.peak.Load() {
+				s.peak.Store(int32(n))
+			}
+			select {
+			case <-s.quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *busySampler) stop() int {
+	close(s.quit)
+	<-s.done
+	return int(s.peak.Load())
+}
+
+// countBusy counts the entries of /proc/self/task whose stat shows state R
+// or D.
+func countBusy(dirBuf, statBuf, path []byte) int {
+	dfd, err := openat(unix.AT_FDCWD, taskDir, unix.O_DIRECTORY)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(dfd)
+	busy := 0
+	for {
+		n, err := unix.Getdents(dfd, dirBuf)
+		if n <= 0 || err != nil {
+			return busy
+		}
+		for off := 0; off < n; {
+			reclen := int(dirBuf[off+16]) | int(dirBuf[off+17])<<8
+			name := dirBuf[off+19 : off+reclen]
+			off += reclen
+			if name[0] < '0' || name[0] > '9' {
+				continue
+			}
+			path = append(path[:0], name[:bytesIndexZero(name)]...)
+			path = append(path, "/stat\x00"...)
+			fd, err := openat(dfd, path, 0)
+			if err != nil {
+				continue
+			}
+			m, _ := unix.Read(fd, statBuf)
+			unix.Close(fd)
+			// "tid (comm) S ...": the state follows the last ')'.
+			for j := m - 1; j > 0; j-- {
+				if statBuf[j] == ')' {
+					if j+2 < m && (statBuf[j+2] == 'R' || statBuf[j+2] == 'D') {
+						busy++
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+func bytesIndexZero(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+var taskDir = []byte("/proc/self/task\x00")
+
+// openat opens the NUL-terminated path under dirfd for reading without
+// converting it to a string (which would allocate).
+func openat(dirfd int, path []byte, flags int) (int, error) {
+	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])), uintptr(unix.O_RDONLY|unix.O_CLOEXEC|flags), 0, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
 }
 
 type osResult struct {
@@ -168,4 +348,68 @@ func procThreads() int {
 		}
 	}
 	return 0
+}
+
+// BenchmarkReadFreshBuffers reads a 1 MiB file (page cache) into
+// destination buffers no one has touched yet: each read gets a new
+// anonymous mapping (munmapped after the read), so the read itself takes
+// every page fault, 256 per read. With prefault, the submitting goroutine
+// writes one byte per page before ReadInto. One op is one read; 64 in
+// flight.
+func BenchmarkReadFreshBuffers(b *testing.B) {
+	const size, inflight = 1 << 20, 64
+	p := filepath.Join(b.TempDir(), "f")
+	if err := os.WriteFile(p, pattern(size, 9), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, be := range []fileio.Backend{fileio.Uring, fileio.Workers} {
+		for _, prefault := range []bool{false, true} {
+			name := be.String()
+			if prefault {
+				name += "/prefault"
+			}
+			b.Run(name, func(b *testing.B) {
+				r, err := fileio.New(fileio.WithBackend(be), fileio.WithMaxInFlight(inflight))
+				if err != nil {
+					b.Skip(err)
+				}
+				defer r.Close()
+				tasks := make([]vtask.Task[int], inflight)
+				bufs := make([][]byte, inflight)
+				ctx := context.Background()
+				finish := func(k int) {
+					if n, err := tasks[k].Await(); err != nil || n != size {
+						b.Fatalf("read %d bytes, %v", n, err)
+					}
+					if err := unix.Munmap(bufs[k]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.SetBytes(size)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					k := i % inflight
+					if i >= inflight {
+						finish(k)
+					}
+					buf, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if prefault {
+						for j := 0; j < size; j += 4096 {
+							buf[j] = 0
+						}
+					}
+					bufs[k] = buf
+					tasks[k] = r.ReadInto(ctx, p, buf)
+				}
+				for i := max(0, b.N-inflight); i < b.N; i++ {
+					finish(i % inflight)
+				}
+				b.StopTimer()
+				reportThreads(b)
+			})
+		}
+	}
 }

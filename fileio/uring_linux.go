@@ -21,6 +21,17 @@ type sysState struct {
 	ud       uint64       // io_uring: user_data of that request
 	fdWait   bool         // io_uring: waiting in fdWait for a descriptor
 
+	// io_uring, direct descriptors (see startChain): slot of the
+	// registered file table reserved for the round (slotHeld) and holding
+	// its open file (fixed); the chain's completions still outstanding,
+	// which of them came (bit per tag), and their results.
+	slot                uint32
+	slotHeld, fixed     bool
+	typed               bool // the file's type and size came from fstat
+	probed              bool // the chain's probe read a byte past len(buf)
+	chain, got          uint8
+	openRes, r1, probeR int32
+
 	// Written and read by the io_uring loop only, so that a late cancel
 	// can never touch a round that another goroutine owns.
 	cancelRound uint32 // round whose cancel was requested
@@ -36,9 +47,22 @@ const (
 	stOpen stage = iota
 	stStatx
 	stRead
+	stChain   // openat + read + probe, linked, on a direct descriptor
+	stInstall // the direct descriptor installed as a plain one, for fstat
 )
 
-var stageNames = [...]string{stOpen: "openat", stStatx: "statx", stRead: "read"}
+var stageNames = [...]string{stOpen: "openat", stStatx: "statx", stRead: "read",
+	stChain: "openat+read+probe (linked, direct descriptor)", stInstall: "install direct descriptor (for fstat)"}
+
+// Tags of a chain's requests in bits 48-50 of their user_data (0: a
+// request of the plain path).
+const (
+	tagShift = 48
+	tagOpen  = 1
+	tagRead  = 2
+	tagProbe = 3
+	tagMask  = 7 << tagShift
+)
 
 // Request words sent to the loop: kind in the top two bits, then the slot
 // index and the slot's round.
@@ -53,11 +77,41 @@ const (
 	udCancelBit  = 1 << 62
 	udWakeCancel = udWake | udCancelBit
 	udCloseBit   = 1 << 61 // a background close; low bits hold the fd
+	udDirectBit  = 1 << 60 // with udCloseBit: the low bits hold a slot
 )
 
 // uringStatx makes new io_uring backends size whole files with
 // IORING_OP_STATX rather than fstat; tests turn it on to cover that path.
 var uringStatx = false
+
+// uringNoDirect makes new io_uring backends use the plain path (a
+// descriptor per open, one request per loop round trip) even where the
+// kernel has direct descriptors, as on kernels without them; tests turn
+// it on to run the whole table on that path.
+var uringNoDirect = false
+
+// uringSetupFlags are the io_uring setup flags of new backends.
+var uringSetupFlags uint32 = 0
+
+// uringChainMax bounds the chains in flight; reads beyond it take the
+// plain path.
+var uringChainMax = 32
+
+// uringAsyncMin: read requests of at least this many bytes, issued while
+// other requests are outstanding, go to io-wq threads (IOSQE_ASYNC)
+// instead of being tried inline on the loop thread. Off by default: with
+// 256 KiB, BenchmarkUringAsyncAB measured 0.67-0.70x the time per warm
+// 1 MiB read at 64 and 1,024 in flight and 0.64x cold at 64, but cold
+// reads grew the process to 137-186 OS threads (io-wq workers blocked in
+// disk reads, despite SetMaxWorkers), against 6 inline: the thread count
+// io_uring exists to keep low.
+var uringAsyncMin = 1 << 62
+
+// uringLockThread locks the loop goroutine to one OS thread. Off: in
+// BenchmarkUringLockAB a locked loop took 2.6x the time per 4 KiB read at
+// one in flight (every hand-off to a waiter needs another thread) and
+// was even elsewhere.
+var uringLockThread = false
 
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
@@ -105,7 +159,17 @@ type uringBackend struct {
 	// instead of failing. Capacity: the in-flight bound.
 	fdWait   []*op
 	shutting bool
-	done     chan struct{}
+	// direct: ReadInto opens into slots of a registered file table and
+	// submits openat, read and probe as one linked chain (startChain);
+	// slots holds the free slots.
+	direct bool
+	slots  []uint32
+	chains int // chains in flight
+	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
+	asyncMin   int
+	asyncReads int
+	lockThread bool // the loop runs on one OS thread
+	done       chan struct{}
 }
 
 // loopMem is the loop's memory that the kernel reads or writes.
@@ -121,7 +185,7 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 	for entries < 2*inFlight+4 {
 		entries <<= 1
 	}
-	ring, err := uring.New(uint32(entries))
+	ring, err := uring.NewFlags(uint32(entries), uringSetupFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -144,16 +208,47 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
-		reqs:   make(chan uint64, 3*inFlight+8),
-		wakeFd: efd,
-		mem:    new(loopMem),
-		done:   make(chan struct{}),
-		statx:  uringStatx,
-		fdWait: make([]*op, 0, inFlight),
+		reqs:       make(chan uint64, 3*inFlight+8),
+		wakeFd:     efd,
+		mem:        new(loopMem),
+		done:       make(chan struct{}),
+		statx:      uringStatx,
+		asyncMin:   uringAsyncMin,
+		lockThread: uringLockThread,
+		fdWait:     make([]*op, 0, inFlight),
 	}
 	b.memPin.Pin(b.mem)
+	if !uringNoDirect {
+		b.direct, b.slots = setupDirect(ring, inFlight)
+	}
 	go b.loop()
 	return b, nil
+}
+
+// setupDirect registers a file table for direct descriptors when the
+// kernel has everything the chain needs: the opcodes (IORING_REGISTER_PROBE
+// says), openat and close on slots (Linux 5.15; tried once with "/"), and
+// IORING_OP_FIXED_FD_INSTALL (6.8) for the rare reads that must fstat.
+// The table has 2 slots per in-flight read (a slot is free again only when
+// its close completes), at most RLIMIT_NOFILE (the kernel's bound on the
+// table); a read that finds no free slot takes the plain path.
+func setupDirect(ring *uring.Ring, inFlight int) (bool, []uint32) {
+	if !ring.Supports(uring.OpOpenat, uring.OpRead, uring.OpClose, uring.OpAsyncCancel, uring.OpFixedFdInstall) {
+		return false, nil
+	}
+	n := uint64(2*min(inFlight, uringChainMax) + 4)
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < n {
+		n = lim.Cur
+	}
+	if n < 1 || ring.RegisterSparseFiles(uint32(n)) != nil || ring.CheckDirect() != nil {
+		return false, nil
+	}
+	slots := make([]uint32, n)
+	for i := range slots {
+		slots[i] = uint32(n) - 1 - uint32(i)
+	}
+	return true, slots
 }
 
 func (b *uringBackend) send(req uint64) {
@@ -187,6 +282,14 @@ func (b *uringBackend) shutdown() {
 
 func (b *uringBackend) loop() {
 	defer close(b.done)
+	if b.lockThread {
+		// One submitting thread: the kernel keeps io-wq workers per
+		// submitting task, each pool bounded by SetMaxWorkers, so a loop
+		// that wandered over the runtime's threads would gather a pool on
+		// each of them.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	b.armWake()
 	for {
 		b.drain()
@@ -267,7 +370,7 @@ func (b *uringBackend) handle(req uint64) {
 		b.shutting = true
 		for i := range uint32(b.r.created.Load()) {
 			if o := b.r.ops.get(i); o != nil && o.sys.active && o.sys.inKernel {
-				uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
+				b.cancelKernel(o)
 			}
 		}
 		for _, o := range b.fdWait {
@@ -290,7 +393,7 @@ func (b *uringBackend) handle(req uint64) {
 			b.end(o)
 			return
 		}
-		b.submit(o, stOpen, nil)
+		b.begin(o)
 	case reqCancel:
 		// A cancel for a round the loop already finished is stale: the op
 		// may be in a caller's hands again. Ignore it. Otherwise the round
@@ -300,7 +403,7 @@ func (b *uringBackend) handle(req uint64) {
 		}
 		o.sys.cancelRound = ver
 		if o.sys.active && o.sys.inKernel && o.ver.Load() == ver {
-			uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
+			b.cancelKernel(o)
 		}
 		if o.sys.fdWait && o.ver.Load() == ver {
 			i := 0
@@ -338,7 +441,180 @@ func (b *uringBackend) retryOpens() {
 			b.end(o)
 			continue
 		}
-		b.submit(o, stOpen, nil)
+		b.begin(o)
+	}
+}
+
+// cancelKernel asks the kernel to cancel o's outstanding requests: the
+// one request of a plain step, or each request of a chain whose completion
+// has not come. A cancel finds only requests the kernel has started, so a
+// chain's next request may start after the cancel missed it: chainStep
+// cancels again at each completion of a canceled chain.
+func (b *uringBackend) cancelKernel(o *op) {
+	if o.sys.stage != stChain {
+		uring.PrepCancel(b.sqe(), o.sys.ud, udCancelBit)
+		return
+	}
+	for tag := uint64(tagOpen); tag <= tagProbe; tag++ {
+		if o.sys.got&(1<<tag) == 0 {
+			uring.PrepCancel(b.sqe(), o.sys.ud|tag<<tagShift, udCancelBit)
+		}
+	}
+}
+
+// begin starts o's I/O: as one chain on a direct descriptor where it can,
+// else with the plain openat.
+func (b *uringBackend) begin(o *op) {
+	// A large read that will go to io-wq takes the plain path: io-wq
+	// counts a request as bounded work (capped by SetMaxWorkers) only if
+	// its file is known to be regular when it is queued, which a chain's
+	// read on a slot its openat has not filled yet is not; as unbounded
+	// work, cold 1 MiB reads grew the process to 166 threads.
+	large := len(o.buf) >= b.asyncMin && b.inKernel > 0
+	if b.direct && o.kind == kindInto && len(o.buf) > 0 && len(b.slots) > 0 && b.chains < uringChainMax && !large {
+		b.startChain(o)
+		return
+	}
+	b.submit(o, stOpen, nil)
+}
+
+// startChain submits a ReadInto as one linked chain, so the whole read
+// usually costs one loop round trip instead of two (openat, then read):
+//
+//	openat(path) into a free slot of the file table       IOSQE_IO_LINK
+//	read(slot, buf[:L], offset 0)                         IOSQE_FIXED_FILE | IOSQE_IO_LINK
+//	read(slot, probe, 1 byte, offset L, RWF_NOWAIT)       IOSQE_FIXED_FILE
+//
+// with L = len(buf) (at most maxChunk; a larger buffer has no probe in
+// the chain). A failed openat fails the reads with ECANCELED, and a short
+// read (the file is smaller than buf) skips the probe. The probe says
+// without fstat whether a file that filled buf has more (truncated) or
+// not (end of file); RWF_NOWAIT keeps it from waiting on a pipe or FIFO
+// that happens to fill buf exactly. The slot is a direct descriptor: it
+// takes no entry of the process's descriptor table (RLIMIT_NOFILE), and
+// no fstat runs on the loop. chainDone sorts out what the chain cannot
+// know (the file's type when the probe got a byte or failed, and whether a
+// short read was the end of the file).
+func (b *uringBackend) startChain(o *op) {
+	for b.ring.SQFree() < 3 {
+		// The chain's entries must reach the kernel in one submission.
+		if _, err := b.ring.Enter(0); err != nil && err != unix.EAGAIN && err != unix.EBUSY {
+			panic(fmt.Sprintf("fileio: io_uring submit failed: %v", err))
+		}
+	}
+	slot := b.slots[len(b.slots)-1]
+	b.slots = b.slots[:len(b.slots)-1]
+	ud := opUD(o.idx, o.ver.Load())
+	l := min(len(o.buf), maxChunk)
+	probe := l == len(o.buf)
+
+	e := b.sqe()
+	uring.PrepOpenatDirect(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY, 0, slot, ud|tagOpen<<tagShift)
+	e.Flags |= uring.FlagLink
+	e = b.sqe()
+	uring.PrepRead(e, int32(slot), &o.buf[0], uint32(l), 0, ud|tagRead<<tagShift)
+	e.Flags |= uring.FlagFixedFile
+	o.sys.chain, o.sys.got = 2, 1<<tagProbe
+	if probe {
+		e.Flags |= uring.FlagLink
+		o.pin.Pin(&o.probe[0])
+		e = b.sqe()
+		uring.PrepRead(e, int32(slot), &o.probe[0], 1, uint64(l), ud|tagProbe<<tagShift)
+		e.Flags |= uring.FlagFixedFile
+		e.OpFlags = uring.RWFNoWait
+		o.sys.chain, o.sys.got = 3, 0
+	}
+	o.sys.slot, o.sys.slotHeld, o.sys.fixed, o.sys.typed, o.sys.probed = slot, true, false, false, false
+	o.sys.openRes, o.sys.r1, o.sys.probeR = 0, 0, 0
+	o.sys.stage, o.sys.inKernel, o.sys.ud = stChain, true, ud
+	b.inKernel++
+	b.chains++
+	traceStep(EvSubmit, o, stageNames[stChain], 0)
+}
+
+// chainStep records one completion of o's chain; the last one ends it.
+func (b *uringBackend) chainStep(o *op, tag uint64, res int32) {
+	o.sys.got |= 1 << tag
+	o.sys.chain--
+	switch tag {
+	case tagOpen:
+		o.sys.openRes = res
+		if res == 0 {
+			o.sys.fixed = true
+			b.fds++
+		}
+		traceStep(EvKernel, o, "openat (direct)", int(res))
+	case tagRead:
+		o.sys.r1 = res
+		traceStep(EvKernel, o, "read (linked)", int(res))
+	case tagProbe:
+		o.sys.probeR = res
+		traceStep(EvKernel, o, "probe (linked)", int(res))
+	}
+	if o.sys.chain > 0 {
+		if o.sys.canceled(o) || b.shutting {
+			b.cancelKernel(o)
+		}
+		return
+	}
+	o.sys.inKernel = false
+	b.inKernel--
+	b.chains--
+	b.chainDone(o)
+}
+
+// chainDone goes on from a finished chain.
+func (b *uringBackend) chainDone(o *op) {
+	stop := o.stopReason(o.sys.canceled(o))
+	if !o.sys.fixed {
+		// The openat failed: the slot holds nothing.
+		b.slots = append(b.slots, o.sys.slot)
+		o.sys.slotHeld = false
+		res := o.sys.openRes
+		if res == -int32(unix.ENFILE) && stop == nil && b.fds+b.closing > 0 {
+			// The system is out of files (a direct descriptor takes no
+			// entry of this process's table, so EMFILE does not happen
+			// here): wait for one of ours to close, as openat does.
+			o.sys.fdWait = true
+			b.fdWait = append(b.fdWait, o)
+			return
+		}
+		if stop != nil {
+			o.fail("open", stop)
+		} else {
+			o.fail("open", uring.Errno(res))
+		}
+		b.end(o)
+		return
+	}
+	r1, l := o.sys.r1, min(len(o.buf), maxChunk)
+	switch {
+	case stop != nil:
+		o.fail("read", stop)
+		b.closeAndEnd(o)
+	case r1 == -int32(unix.EINTR) || r1 == -int32(unix.EAGAIN):
+		b.next(o)
+	case r1 < 0:
+		o.fail("read", uring.Errno(r1))
+		b.closeAndEnd(o)
+	case r1 == 0: // end of file
+		b.closeAndEnd(o)
+	case int(r1) < l || l < len(o.buf):
+		// A short read, or a buffer larger than one request: read on.
+		// A regular file's next read returns 0 (end of file); a /proc
+		// file or a pipe may have more.
+		o.n = int(r1)
+		b.next(o)
+	case o.sys.probeR == 0: // buf holds the whole file
+		o.n = int(r1)
+		b.closeAndEnd(o)
+	default:
+		// The probe got a byte (the file is larger than buf, unless it
+		// is a pipe or device, which has no end to compare with) or
+		// could not tell without waiting: fstat decides.
+		o.n = int(r1)
+		o.sys.probed = o.sys.probeR == 1
+		b.submit(o, stInstall, nil)
 	}
 }
 
@@ -354,7 +630,20 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
 	case stRead:
-		uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
+		if o.sys.fixed {
+			// A direct descriptor read at explicit offsets (the chain read
+			// at offset 0, which moves no file position); pipes and FIFOs
+			// ignore the offset.
+			uring.PrepRead(e, int32(o.sys.slot), &chunk[0], uint32(len(chunk)), uint64(o.n), ud)
+			e.Flags |= uring.FlagFixedFile
+		} else {
+			uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
+		}
+		if b.async(len(chunk)) {
+			e.Flags |= uring.FlagAsync
+		}
+	case stInstall:
+		uring.PrepInstallDirect(e, o.sys.slot, ud)
 	}
 	o.sys.stage, o.sys.inKernel, o.sys.ud = st, true, ud
 	b.inKernel++
@@ -377,11 +666,21 @@ func (b *uringBackend) reap() {
 			}
 		case ud&udCloseBit != 0:
 			// A background close finished; its result is not reported.
+			if ud&udDirectBit != 0 {
+				b.slots = append(b.slots, uint32(ud))
+			}
 			b.closing--
 			b.retryOpens()
 		case ud&udCancelBit != 0:
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
+		case ud&tagMask != 0:
+			o := b.r.ops.get(uint32(ud>>32) & 0xffff)
+			tag := (ud & tagMask) >> tagShift
+			if o == nil || !o.sys.inKernel || o.sys.stage != stChain || o.sys.ud != ud&^tagMask || o.sys.got&(1<<tag) != 0 {
+				continue
+			}
+			b.chainStep(o, tag, res)
 		default:
 			o := b.r.ops.get(uint32(ud>>32) & 0xffff)
 			if o == nil || !o.sys.inKernel || o.sys.ud != ud {
@@ -460,6 +759,34 @@ func (b *uringBackend) step(o *op, res int32) {
 		}
 		b.sizeBuffer(o, uint32(o.sys.stx.Mode), int64(o.sys.stx.Size))
 		b.next(o)
+	case stInstall:
+		if res < 0 || stop != nil {
+			if stop == nil {
+				stop = uring.Errno(res)
+			}
+			o.fail("stat", stop)
+			b.closeAndEnd(o)
+			return
+		}
+		// A plain descriptor of the same open file: fstat it and close
+		// it at once (the slot keeps the file, so this close frees
+		// nothing and cannot block).
+		err := unix.Fstat(int(res), &o.sys.st)
+		_ = unix.Close(int(res))
+		traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
+		if err != nil {
+			o.fail("stat", err)
+			b.closeAndEnd(o)
+			return
+		}
+		o.sys.typed = true
+		o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
+		if o.sys.probed && !o.stream {
+			o.fail("read", ErrTruncated)
+			b.closeAndEnd(o)
+			return
+		}
+		b.next(o)
 	case stRead:
 		switch {
 		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED):
@@ -506,12 +833,32 @@ func (b *uringBackend) sizeBuffer(o *op, mode uint32, size int64) {
 
 // next issues the next read of o, or its close when the read is done.
 func (b *uringBackend) next(o *op) {
+	if o.sys.fixed && !o.sys.typed && o.kind == kindInto && o.n == len(o.buf) {
+		// Reading on would probe a file whose type is not known (it may
+		// be a pipe, which must not be probed): fstat first.
+		b.submit(o, stInstall, nil)
+		return
+	}
 	c := o.chunk(true)
 	if c == nil {
 		b.closeAndEnd(o)
 		return
 	}
 	b.submit(o, stRead, c)
+}
+
+// async reports whether a read request of n bytes goes to an io-wq thread
+// (IOSQE_ASYNC): a large one while other requests are outstanding, so
+// that their page-cache copies run on several cores instead of one after
+// the other on the loop thread. A lone read stays inline: the hand-off
+// costs more than it spreads.
+// It counts the requests it hands over in asyncReads (tests read it).
+func (b *uringBackend) async(n int) bool {
+	if n >= b.asyncMin && b.inKernel > 0 {
+		b.asyncReads++
+		return true
+	}
+	return false
 }
 
 // closeAndEnd ends o's round and closes its descriptor in the
@@ -521,6 +868,13 @@ func (b *uringBackend) next(o *op) {
 // the Reader waits for these closes too. A failing close of a descriptor
 // opened read-only loses no data, and is not reported.
 func (b *uringBackend) closeAndEnd(o *op) {
+	if o.sys.slotHeld {
+		uring.PrepCloseDirect(b.sqe(), o.sys.slot, udCloseBit|udDirectBit|uint64(o.sys.slot))
+		traceStep(EvSubmit, o, "close of the direct descriptor (in the background)", 0)
+		b.closing++
+		b.fds--
+		o.sys.slotHeld, o.sys.fixed = false, false
+	}
 	if o.fd >= 0 {
 		uring.PrepClose(b.sqe(), o.fd, udCloseBit|uint64(uint32(o.fd)))
 		traceStep(EvSubmit, o, "close (in the background)", 0)

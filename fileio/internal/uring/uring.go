@@ -40,6 +40,25 @@ const (
 	OpClose       uint8 = 19
 	OpStatx       uint8 = 21
 	OpRead        uint8 = 22
+
+	// OpFixedFdInstall installs a direct descriptor into the process's
+	// descriptor table (Linux 6.8).
+	OpFixedFdInstall uint8 = 54
+)
+
+// SQE flags (IOSQE_*).
+const (
+	// FlagFixedFile: Fd is an index into the registered file table.
+	FlagFixedFile uint8 = 1 << 0
+	// FlagLink: the next entry starts only after this one succeeded; a
+	// failure (or a short read) fails the rest of the chain with ECANCELED.
+	FlagLink uint8 = 1 << 2
+	// FlagHardlink: like FlagLink, but the next entry starts whatever
+	// this one's result.
+	FlagHardlink uint8 = 1 << 3
+	// FlagAsync: hand the request to an io-wq thread instead of trying it
+	// inline in io_uring_enter.
+	FlagAsync uint8 = 1 << 4
 )
 
 // Setup flags, feature bits and enter flags used here.
@@ -117,7 +136,8 @@ var (
 
 // Ring is one io_uring instance with its mapped queues.
 type Ring struct {
-	fd int
+	fd    int
+	flags uint32
 
 	sqMem, cqMem, sqeMem []byte
 
@@ -145,7 +165,37 @@ const DisabledSysctl = "/proc/sys/kernel/io_uring_disabled"
 // It returns an error wrapping ErrUnavailable when the kernel lacks
 // io_uring (ENOSYS), a seccomp filter or policy refuses it (EPERM, EACCES),
 // or the io_uring_disabled sysctl forbids it.
-func New(entries uint32) (*Ring, error) {
+func New(entries uint32) (*Ring, error) { return NewFlags(entries, 0) }
+
+// Setup flags callers may ask NewFlags for.
+const (
+	// SetupCoopTaskrun: the kernel does not interrupt the task in
+	// userspace to run completion work; it runs at the next
+	// io_uring_enter (Linux 5.19).
+	SetupCoopTaskrun = 1 << 8
+	// SetupSingleIssuer: only the thread that created the ring submits
+	// (Linux 6.0).
+	SetupSingleIssuer = 1 << 12
+	// SetupDeferTaskrun: completion work runs only inside io_uring_enter
+	// with IORING_ENTER_GETEVENTS; needs SetupSingleIssuer (Linux 6.1).
+	SetupDeferTaskrun = 1 << 13
+)
+
+// NewFlags is New with extra setup flags. A kernel that rejects them
+// (EINVAL) gets a ring without them; Flags reports what the ring has.
+func NewFlags(entries, flags uint32) (*Ring, error) {
+	r, err := setupRing(entries, flags)
+	if err != nil && flags != 0 && errors.Is(err, unix.EINVAL) {
+		r, err = setupRing(entries, 0)
+	}
+	return r, err
+}
+
+// Flags reports the setup flags the ring was created with, beyond the
+// ones every ring has.
+func (r *Ring) Flags() uint32 { return r.flags }
+
+func setupRing(entries, flags uint32) (*Ring, error) {
 	if b, err := os.ReadFile(DisabledSysctl); err == nil {
 		v := strings.TrimSpace(string(b))
 		if v == "2" {
@@ -153,7 +203,7 @@ func New(entries uint32) (*Ring, error) {
 		}
 	}
 	var p params
-	p.Flags = setupClamp
+	p.Flags = setupClamp | flags
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		switch errno {
@@ -162,10 +212,10 @@ func New(entries uint32) (*Ring, error) {
 		case unix.EPERM, unix.EACCES:
 			return nil, fmt.Errorf("%w: io_uring_setup refused (%v): seccomp filter, container policy or %s=1 without the io_uring group", ErrUnavailable, errno, DisabledSysctl)
 		default:
-			return nil, fmt.Errorf("%w: io_uring_setup: %v", ErrUnavailable, errno)
+			return nil, fmt.Errorf("%w: io_uring_setup: %w", ErrUnavailable, errno)
 		}
 	}
-	r := &Ring{fd: int(fd)}
+	r := &Ring{fd: int(fd), flags: flags}
 	if err := r.mapRings(&p); err != nil {
 		r.Close()
 		return nil, err
@@ -244,6 +294,12 @@ func (r *Ring) NextSQE() *SQE {
 	return e
 }
 
+// SQFree reports how many entries NextSQE can hand out before the
+// submission queue is full.
+func (r *Ring) SQFree() uint32 {
+	return r.sqEntries - (r.sqLocalTail - atomic.LoadUint32(r.sqHead))
+}
+
 // Pending reports how many prepared entries the kernel has not consumed.
 func (r *Ring) Pending() uint32 { return r.sqLocalTail - atomic.LoadUint32(r.sqHead) }
 
@@ -314,6 +370,76 @@ func (r *Ring) Close() {
 	}
 }
 
+const (
+	registerFiles    = 2
+	registerProbe    = 8
+	registerFiles2   = 13
+	rsrcSparse       = 1 << 0
+	probeOpSupported = 1 << 0
+)
+
+func (r *Ring) register(opcode uintptr, arg unsafe.Pointer, n uintptr) error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), opcode, uintptr(arg), n, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// probe is struct io_uring_probe with room for every opcode.
+type probe struct {
+	LastOp uint8
+	OpsLen uint8
+	resv   uint16
+	resv2  [3]uint32
+	Ops    [256]struct {
+		Op    uint8
+		resv  uint8
+		Flags uint16
+		resv2 uint32
+	}
+}
+
+// Supports reports whether the kernel implements each opcode in ops
+// (IORING_REGISTER_PROBE, Linux 5.6; false when the probe itself fails).
+func (r *Ring) Supports(ops ...uint8) bool {
+	p := new(probe)
+	if err := r.register(registerProbe, unsafe.Pointer(p), uintptr(len(p.Ops))); err != nil {
+		return false
+	}
+	for _, op := range ops {
+		if op > p.LastOp || int(op) >= int(p.OpsLen) || p.Ops[op].Flags&probeOpSupported == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// RegisterSparseFiles registers a file table of n empty slots, which
+// openat can fill with direct descriptors (PrepOpenatDirect) and requests
+// with FlagFixedFile use (IORING_REGISTER_FILES2 with
+// IORING_RSRC_REGISTER_SPARSE, Linux 5.19; else IORING_REGISTER_FILES with
+// every slot -1).
+func (r *Ring) RegisterSparseFiles(n uint32) error {
+	reg := struct {
+		Nr, Flags  uint32
+		resv2      uint64
+		Data, Tags uint64
+	}{Nr: n, Flags: rsrcSparse}
+	err := r.register(registerFiles2, unsafe.Pointer(&reg), unsafe.Sizeof(reg))
+	if err == nil {
+		return nil
+	}
+	fds := make([]int32, n)
+	for i := range fds {
+		fds[i] = -1
+	}
+	if err2 := r.register(registerFiles, unsafe.Pointer(&fds[0]), uintptr(n)); err2 != nil {
+		return fmt.Errorf("io_uring_register(FILES2 sparse: %v; FILES: %w)", err, err2)
+	}
+	return nil
+}
+
 // SetMaxWorkers caps the io-wq kernel threads of the ring's owner for
 // bounded work (regular files) and unbounded work (sockets, pipes); 0
 // leaves a limit unchanged (IORING_REGISTER_IOWQ_MAX_WORKERS, Linux 5.15).
@@ -337,6 +463,38 @@ func PrepOpenat(e *SQE, dirfd int32, path *byte, flags uint32, mode uint32, user
 	e.OpFlags = flags
 	e.UserData = userData
 }
+
+// PrepOpenatDirect fills e for an openat whose file goes into slot of the
+// registered file table (a direct descriptor: no entry in the process's
+// descriptor table) instead of a new descriptor; the result is 0 on
+// success (Linux 5.15). flags must not hold O_CLOEXEC (EINVAL): a direct
+// descriptor is not inherited anyway.
+func PrepOpenatDirect(e *SQE, dirfd int32, path *byte, flags uint32, mode uint32, slot uint32, userData uint64) {
+	PrepOpenat(e, dirfd, path, flags, mode, userData)
+	e.FileIndex = slot + 1
+}
+
+// PrepCloseDirect fills e for closing slot of the registered file table
+// (Linux 5.15).
+func PrepCloseDirect(e *SQE, slot uint32, userData uint64) {
+	e.Opcode = OpClose
+	e.FileIndex = slot + 1
+	e.UserData = userData
+}
+
+// PrepInstallDirect fills e for installing slot of the registered file
+// table as a new close-on-exec descriptor, which the result is (Linux 6.8).
+// The slot keeps its file.
+func PrepInstallDirect(e *SQE, slot uint32, userData uint64) {
+	e.Opcode = OpFixedFdInstall
+	e.Fd = int32(slot)
+	e.Flags = FlagFixedFile
+	e.UserData = userData
+}
+
+// RWFNoWait, in a read's OpFlags, makes it fail with EAGAIN instead of
+// waiting for data (RWF_NOWAIT).
+const RWFNoWait = 0x8
 
 // PrepRead fills e for a read of n bytes at buf from fd at offset off
 // (off = ^uint64(0) reads at the file position, as for pipes).
@@ -385,3 +543,40 @@ func PrepNop(e *SQE, userData uint64) {
 
 // Errno converts a negative CQE result into a syscall.Errno.
 func Errno(res int32) syscall.Errno { return syscall.Errno(-res) }
+
+// CheckDirect opens "/" into slot 0 of the registered file table and
+// closes the slot again, waiting for both: it tells whether the kernel
+// implements direct descriptors for openat and close (Linux 5.15; older
+// kernels refuse or ignore the slot). Call it before other requests are
+// in flight; it consumes both completions.
+func (r *Ring) CheckDirect() error {
+	root := [2]byte{'/', 0}
+	for step := range 2 {
+		e := r.NextSQE()
+		if e == nil {
+			return errors.New("io_uring: submission queue full")
+		}
+		if step == 0 {
+			PrepOpenatDirect(e, unix.AT_FDCWD, &root[0], unix.O_RDONLY|unix.O_DIRECTORY, 0, 0, 0)
+		} else {
+			PrepCloseDirect(e, 0, 0)
+		}
+		if _, err := r.Enter(1); err != nil {
+			return err
+		}
+		c := r.PeekCQE()
+		if c == nil {
+			return errors.New("io_uring: no completion after waiting for one")
+		}
+		res := c.Res
+		r.AdvanceCQ()
+		if res > 0 && step == 0 {
+			_ = unix.Close(int(res)) // an old kernel ignored the slot
+			return errors.New("openat ignored the direct-descriptor slot")
+		}
+		if res < 0 {
+			return fmt.Errorf("direct descriptor %s: %w", [2]string{"openat", "close"}[step], Errno(res))
+		}
+	}
+	return nil
+}

@@ -155,3 +155,104 @@ func TestSetMaxWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDirectChain runs the chain fileio submits for one ReadInto: openat
+// into a slot of the registered file table, a linked read of the buffer at
+// offset 0 on that slot, a hard-linked one-byte read at offset len(buf)
+// that does not wait (RWF_NOWAIT), then a close of the slot. It checks
+// every result for a file that fits, one that is larger than the buffer,
+// a missing file (the links fail with ECANCELED) and a FIFO (the offset is
+// ignored: reads take what the pipe holds; the probe of a drained pipe
+// fails instead of waiting).
+func TestDirectChain(t *testing.T) {
+	r := newRing(t)
+	if !r.Supports(OpOpenat, OpRead, OpClose) {
+		t.Skip("kernel lacks openat/read/close requests")
+	}
+	if err := r.RegisterSparseFiles(4); err != nil {
+		t.Skip("no registered file table:", err)
+	}
+	dir := t.TempDir()
+	chain := func(name string, bufLen int) (res [4]int32, buf []byte) {
+		t.Helper()
+		path := append([]byte(filepath.Join(dir, name)), 0)
+		buf = make([]byte, bufLen)
+		var probe [1]byte
+		PrepOpenatDirect(r.NextSQE(), unix.AT_FDCWD, &path[0], unix.O_RDONLY, 0, 2, 0)
+		r.sqes[(r.sqLocalTail-1)&r.sqMask].Flags |= FlagLink
+		e := r.NextSQE()
+		PrepRead(e, 2, &buf[0], uint32(bufLen), 0, 1)
+		e.Flags |= FlagFixedFile | FlagLink
+		e = r.NextSQE()
+		PrepRead(e, 2, &probe[0], 1, uint64(bufLen), 2)
+		e.Flags |= FlagFixedFile
+		e.OpFlags = RWFNoWait
+		got := 0
+		for got < 3 {
+			c := waitOne(t, r)
+			res[c.UserData] = c.Res
+			got++
+		}
+		PrepCloseDirect(r.NextSQE(), 2, 3)
+		res[3] = waitOne(t, r).Res
+		return res, buf
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, buf := chain("f", 10); res != [4]int32{0, 10, 0, 0} || string(buf) != "0123456789" {
+		t.Fatalf("exact fit: results %v, buf %q", res, buf)
+	}
+	if res, _ := chain("f", 4); res != [4]int32{0, 4, 1, 0} {
+		t.Fatalf("larger file: results %v, want the probe byte read", res)
+	}
+	if res, _ := chain("f", 16); res[0] != 0 || res[1] != 10 || Errno(res[2]) != unix.ECANCELED {
+		t.Fatalf("smaller file: results %v, want a short read that cancels the link", res)
+	}
+	if res, _ := chain("missing", 4); Errno(res[0]) != unix.ENOENT || Errno(res[1]) != unix.ECANCELED || Errno(res[2]) != unix.ECANCELED {
+		t.Fatalf("missing file: results %v", res)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0) // a writer, so the open does not wait
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.WriteString("abc"); err != nil {
+		t.Fatal(err)
+	}
+	if res, buf := chain("fifo", 8); res[0] != 0 || res[1] != 3 || Errno(res[2]) != unix.ECANCELED || string(buf[:3]) != "abc" {
+		t.Fatalf("fifo, short read: results %v, buf %q", res, buf)
+	}
+	if _, err := w.WriteString("xyz"); err != nil {
+		t.Fatal(err)
+	}
+	// Pipes refuse RWF_NOWAIT reads (EOPNOTSUPP) or find no data (EAGAIN).
+	if res, buf := chain("fifo", 3); res[0] != 0 || res[1] != 3 || (Errno(res[2]) != unix.EAGAIN && Errno(res[2]) != unix.EOPNOTSUPP) || string(buf) != "xyz" {
+		t.Fatalf("fifo, buffer filled: results %v, buf %q, want the probe to fail without waiting", res, buf)
+	}
+}
+
+// TestCheckDirect: this kernel either supports direct descriptors or says
+// why not; a supported check leaves slot 0 empty (a second check works).
+func TestCheckDirect(t *testing.T) {
+	r := newRing(t)
+	if err := r.RegisterSparseFiles(2); err != nil {
+		t.Skip("no registered file table:", err)
+	}
+	if err := r.CheckDirect(); err != nil {
+		t.Skip("kernel lacks direct descriptors:", err)
+	}
+	if err := r.CheckDirect(); err != nil {
+		t.Fatal("second check:", err)
+	}
+	if !r.Supports(OpOpenat, OpRead, OpClose) {
+		t.Fatal("direct descriptors work but the probe denies openat/read/close")
+	}
+	if r.Supports(255) {
+		t.Fatal("the probe claims opcode 255")
+	}
+}

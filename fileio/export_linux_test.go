@@ -1,0 +1,8 @@
+//go:build linux
+
+package fileio
+
+// UseUringPlainPath makes io_uring Readers created from now on use the
+// plain path (a descriptor per open, one request per loop round trip), as
+// on kernels without direct descriptors.
+func UseUringPlainPath() { uringNoDirect = true }
