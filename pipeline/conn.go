@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -400,6 +401,7 @@ func (c *Conn[R]) read() (op string, err error) {
 		// Deliver every complete reply in the buffer: the calls of one
 		// read complete together, one wake-up each at most (a WhenAll
 		// over them wakes its waiter once).
+		delivered := r < w
 		for r < w {
 			n, tag, err := c.codec.Scan(buf[r:w])
 			if err != nil {
@@ -421,6 +423,14 @@ func (c *Conn[R]) read() (op string, err error) {
 			r, w = 0, 0
 			if len(buf) > keepReadBuffer {
 				buf = make([]byte, c.opts.ReadBuffer)
+			}
+			if delivered && len(c.free) == cap(c.free) {
+				// Every call has its reply: the goroutines just
+				// woken (the waiter of the last reply, typically)
+				// are next to run on this processor, but would wait
+				// for the Read below, a system call that finds
+				// nothing. Let them run first; no reply is due.
+				runtime.Gosched()
 			}
 		case r > 0:
 			w = copy(buf, buf[r:w])
