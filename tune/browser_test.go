@@ -99,7 +99,7 @@ func TestTuneBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 150*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 240*time.Second)
 	defer cancel()
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -310,6 +310,46 @@ func TestTuneBrowser(t *testing.T) {
 		})()`)
 		if bad != "" {
 			t.Errorf("at %d px: %s", width, bad)
+		}
+	}
+
+	// Issue 17: a benchmark A/B from the page (the escape sample kept as
+	// the baseline, then the noalloc sample), and issue 16: the noalloc
+	// verdict in the Escapes tab.
+	pick := func(id string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('sample'); s.value = "` + id + `"; s.dispatchEvent(new Event('change')); })()`)
+	}
+	runs = count(`Number(document.body.dataset.runs || 0)`)
+	do("benching the escape sample",
+		chromedp.EmulateViewport(1500, 920),
+		pick("escape"),
+		chromedp.Click(chromedp.CSS(`#bench`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="`+strconv.Itoa(runs+1)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#keep-baseline`)))
+	do("keeping it as the baseline and benching the noalloc sample",
+		chromedp.Click(chromedp.CSS(`#keep-baseline`)),
+		pick("noalloc"),
+		chromedp.Click(chromedp.CSS(`#bench`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-runs="`+strconv.Itoa(runs+2)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#bench-ab`)))
+	abRow := evalString(t, ctx, `(document.querySelector('#bench-ab tr[data-unit="allocs/op"]') || {}).textContent || ""`)
+	abBetter := count(`document.querySelectorAll('#bench-ab tr[data-unit="allocs/op"] td.sig.better').length`)
+	if abBetter != 1 || !strings.Contains(abRow, "p=0.002") || !strings.Contains(abRow, "-99.") {
+		t.Errorf("A/B allocs/op row %q: want a significant drop of over 99%% with p=0.002", abRow)
+	}
+	benchPNG, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	do("opening the Escapes tab after the bench", tab("escapes"), chromedp.WaitVisible(chromedp.CSS(`#noalloc-verdict .fn`)))
+	verdict := count(`document.querySelectorAll('#noalloc-verdict .fn').length`)
+	runCan := count(`document.querySelectorAll('#noalloc-verdict .fn[data-func="Run"][data-ok="false"]').length`)
+	if verdict < 3 || runCan != 1 {
+		t.Errorf("noalloc verdict: %d functions, Run marked as able to allocate %d times; want the sample's 3 functions and Run (string(out)) able to", verdict, runCan)
+	}
+	if out := os.Getenv("TUNE_SCREENSHOT_BENCH"); out != "" {
+		if err := os.WriteFile(out, benchPNG, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 

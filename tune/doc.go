@@ -4,7 +4,13 @@
 // assembly (-S), its escape-analysis and inlining decisions (-m=2), the
 // layout of the snippet's structs, the heap allocations of the call and
 // their sites, and every garbage collection, sampled live from
-// runtime/metrics inside the child.
+// runtime/metrics inside the child; besides, the bounds checks the compiler
+// kept, its inlining verdicts with their costs, and the noalloc verdict
+// (package noalloc) on every function of the snippet.
+//
+// A request with Bench runs the snippet's benchmarks instead (go test -bench
+// -benchmem in the sandbox) and, given a baseline, compares the two runs
+// with benchstat's statistics (CompareBench).
 //
 // A snippet's first exported function that takes one string is called
 // with the input (the contract of the .NET Tune this re-does in Go):

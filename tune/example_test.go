@@ -69,3 +69,28 @@ func ExampleNewServer() {
 		log.Print(err)
 	}
 }
+
+// ExampleCompareBench compares two benchmark runs, such as the "bench"
+// objects of two results, with benchstat's statistics.
+func ExampleCompareBench() {
+	run := func(allocs float64, ns ...float64) *tune.BenchRun {
+		b := tune.Benchmark{Name: "BenchmarkRun"}
+		for _, v := range ns {
+			b.Samples = append(b.Samples, tune.BenchSample{N: 1000, NsPerOp: v, BytesPerOp: 16 * allocs, AllocsPerOp: allocs})
+		}
+		return &tune.BenchRun{Count: len(ns), Benchtime: "1000x", Benchmarks: []tune.Benchmark{b}}
+	}
+	base := run(100, 5100, 5000, 5200, 4900, 5050, 5150)
+	next := run(1, 900, 950, 1000, 920, 980, 940)
+	rows, err := tune.CompareBench(base, next)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range rows {
+		fmt.Printf("%s %s: %v -> %v %s (%s)\n", d.Benchmark, d.Unit, d.Base.Median, d.New.Median, d.Delta, d.Note)
+	}
+	// Output:
+	// BenchmarkRun ns/op: 5075 -> 945 -81.38% (p=0.002 n=6)
+	// BenchmarkRun B/op: 1600 -> 16 -99.00% (p=0.002 n=6)
+	// BenchmarkRun allocs/op: 100 -> 1 -99.00% (p=0.002 n=6)
+}

@@ -76,6 +76,10 @@ func parseEscapes(out string) []Decision {
 		line, _ := strconv.Atoi(m[1])
 		col, _ := strconv.Atoi(m[2])
 		msg := m[3]
+		if strings.HasPrefix(msg, "Found Is") { // a bounds check: parseBoundsChecks
+			cur = -1
+			continue
+		}
 		msg = shortPaths(msg)
 		if strings.HasPrefix(msg, "  ") {
 			if cur >= 0 {
@@ -120,6 +124,69 @@ func parseEscapes(out string) []Decision {
 		return ds[i].Col < ds[j].Col
 	})
 	return ds
+}
+
+// parseBoundsChecks reads the lines -d=ssa/check_bce/debug=1 prints for the
+// snippet: "snippet.go:12:9: Found IsInBounds", one per check kept.
+func parseBoundsChecks(out string) []BoundsCheck {
+	var bs []BoundsCheck
+	seen := map[BoundsCheck]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		m := diagLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		var kind string
+		switch strings.TrimSpace(m[3]) {
+		case "Found IsInBounds":
+			kind = "index"
+		case "Found IsSliceInBounds":
+			kind = "slice"
+		default:
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		b := BoundsCheck{Line: line, Col: col, Kind: kind}
+		if !seen[b] {
+			seen[b] = true
+			bs = append(bs, b)
+		}
+	}
+	sort.SliceStable(bs, func(i, j int) bool {
+		if bs[i].Line != bs[j].Line {
+			return bs[i].Line < bs[j].Line
+		}
+		return bs[i].Col < bs[j].Col
+	})
+	return bs
+}
+
+var (
+	canInline    = regexp.MustCompile(`^can inline (\S+) with cost (\d+)`)
+	cannotInline = regexp.MustCompile(`^cannot inline (\S+): (.*)$`)
+	inlineCost   = regexp.MustCompile(`cost (\d+) exceeds budget (\d+)`)
+)
+
+// inlining returns the inlining verdict on each function from the
+// escape-analysis decisions. The compiler prints its budget only for a
+// function over it.
+func inlining(ds []Decision) []Inlining {
+	var out []Inlining
+	for _, d := range ds {
+		if m := canInline.FindStringSubmatch(d.Message); m != nil {
+			cost, _ := strconv.Atoi(m[2])
+			out = append(out, Inlining{Func: m[1], Line: d.Line, CanInline: true, Cost: cost, Budget: -1})
+		} else if m := cannotInline.FindStringSubmatch(d.Message); m != nil {
+			in := Inlining{Func: m[1], Line: d.Line, Cost: -1, Budget: -1, Reason: m[2]}
+			if c := inlineCost.FindStringSubmatch(m[2]); c != nil {
+				in.Cost, _ = strconv.Atoi(c[1])
+				in.Budget, _ = strconv.Atoi(c[2])
+			}
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 var (

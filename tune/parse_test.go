@@ -189,7 +189,7 @@ func TestCyclesComplete(t *testing.T) {
 
 func TestPrepare(t *testing.T) {
 	code := "package main\n\ntype pair struct{ a byte; b int64 }\ntype G[T any] struct{ v T }\n\nfunc helper(s string) {}\nfunc (p pair) M(s string) {}\nfunc Work(s string) (int, error) { return len(s), nil }\nfunc Later(s string) {}\n"
-	p, syn, err := prepare(code, "in\"put", 0, "1.26")
+	p, syn, err := prepare(code, "in\"put", 0, "1.26", false)
 	if err != nil || syn != nil {
 		t.Fatalf("prepare: %v %v", err, syn)
 	}
@@ -207,10 +207,10 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("harness does not call the entry with the input:\n%s", p.Files["main.go"])
 	}
 
-	if _, _, err := prepare("package main\nfunc run(s string) {}\nfunc Two(a, b string) {}\n", "", 0, "1.26"); err == nil || !strings.Contains(err.Error(), "exported function that takes one string") {
+	if _, _, err := prepare("package main\nfunc run(s string) {}\nfunc Two(a, b string) {}\n", "", 0, "1.26", false); err == nil || !strings.Contains(err.Error(), "exported function that takes one string") {
 		t.Errorf("snippet without an entry: err = %v", err)
 	}
-	_, syn, err = prepare("package main\nfunc Run(s string) {\n\tx := \n}\n", "", 0, "1.26")
+	_, syn, err = prepare("package main\nfunc Run(s string) {\n\tx := \n}\n", "", 0, "1.26", false)
 	if err != nil || len(syn) == 0 || syn[0].Line != 4 {
 		t.Errorf("syntax error: %v %+v, want an error on line 4", err, syn)
 	}

@@ -269,10 +269,20 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	if len(req.Input) > maxInputBytes {
 		return nil, fmt.Errorf("the input is %d bytes; the limit is %d", len(req.Input), maxInputBytes)
 	}
+	if req.Baseline != nil && !req.Bench {
+		return nil, errors.New(`a baseline is compared with a benchmark run: add "bench": true`)
+	}
 	res := &Result{Mode: mode}
-	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval, r.lang)
+	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval, r.lang, req.Bench)
 	if err != nil {
 		return nil, err
+	}
+	var count int
+	var benchtime string
+	if req.Bench {
+		if count, benchtime, err = benchSettings(req.Count, req.Benchtime, len(p.Benchmarks), r.opt.Timeout); err != nil {
+			return nil, err
+		}
 	}
 	if syntax != nil {
 		res.CompileErrors = syntax
@@ -295,7 +305,7 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	}
 	bin := filepath.Join(runDir, binName)
 	start := time.Now()
-	out, buildErr := r.build(ctx, mod, bin, mode)
+	out, buildErr := r.build(ctx, mod, bin, mode, req.Bench)
 	res.BuildMs = msSince(start)
 	if buildErr != nil {
 		res.CompileErrors = parseCompileErrors(out)
@@ -312,6 +322,10 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	}
 	res.Escapes = parseEscapes(out)
 	res.Assembly = parseAssembly(out, req.Code)
+	res.BoundsChecks = parseBoundsChecks(out)
+	res.Inlining = inlining(res.Escapes)
+	onEvent(Event{Type: "status", Status: "checking"})
+	res.Noalloc = r.checkNoalloc(ctx, mod)
 
 	// The run's directory and binary belong to the run's user.
 	if uid := r.sb.runUID; uid != os.Geteuid() {
@@ -322,7 +336,12 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 		}
 	}
 	onEvent(Event{Type: "status", Status: "running"})
-	r.execute(ctx, st, runDir, bin, res, onEvent)
+	if req.Bench {
+		r.execute(ctx, st, runDir, benchArgs(bin, count, benchtime), false, res, onEvent)
+		r.finishBench(res, count, benchtime, req.Baseline)
+	} else {
+		r.execute(ctx, st, runDir, []string{bin}, true, res, onEvent)
+	}
 	res.Panic, res.PanicLine = cleanStack(res.Panic, mod, r.env.root)
 	res.Stderr, _ = cleanStack(res.Stderr, mod, r.env.root)
 	onEvent(Event{Type: "status", Status: "done"})
@@ -368,36 +387,32 @@ func writeModule(dir string, files map[string]string) error {
 // is exactly the one below (GOENV=off: no user settings, no -toolexec).
 // The build runs in the sandbox too (see README.md), with the build cache
 // and GOROOT reachable.
-func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, error) {
+//
+// With bench it builds the package's test binary (go test -c), which runs
+// the snippet's benchmarks, with the same flags.
+func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opt.BuildTimeout)
 	defer cancel()
 	// No -trimpath: the standard library then shares the build cache
 	// with ordinary builds; normalizeOutput removes the temporary paths.
 	args := []string{r.opt.Go, "build", "-o", bin}
-	if mode == "debug" {
-		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2")
-	} else {
-		args = append(args, "-gcflags="+snippetPkg+"=-S -m=2")
+	if bench {
+		args = []string{r.opt.Go, "test", "-c", "-vet=off", "-o", bin}
 	}
-	args = append(args, ".")
-	tmp := filepath.Join(r.dir, "tmp")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
+	if mode == "debug" {
+		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2 -d=ssa/check_bce/debug=1")
+	} else {
+		args = append(args, "-gcflags="+snippetPkg+"=-S -m=2 -d=ssa/check_bce/debug=1")
+	}
+	if bench {
+		args = append(args, "./snippet")
+	} else {
+		args = append(args, ".")
+	}
+	if err := os.MkdirAll(filepath.Join(r.dir, "tmp"), 0o700); err != nil {
 		return "", err
 	}
-	env := []string{
-		"PATH=" + filepath.Join(r.env.root, "bin") + ":/usr/bin:/bin",
-		"HOME=" + tmp,
-		"GOROOT=" + r.env.root, "GOCACHE=" + r.env.cache, "GOMODCACHE=" + r.env.modCache,
-		"GOPATH=" + filepath.Join(tmp, "gopath"), "GOTMPDIR=" + tmp,
-		"GOENV=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "GO111MODULE=on",
-		"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
-	}
-	cmd := r.sb.command(ctx, stageConfig{
-		Path: r.opt.Go, Args: args, Env: env, Dir: mod, Landlock: true,
-		ReadOnly:  []string{r.env.root, r.env.modCache},
-		NoExec:    []string{r.env.modCache},
-		ReadWrite: []string{r.dir, r.env.cache, "/dev/null"},
-	}, false)
+	cmd := r.sb.command(ctx, r.buildStage(mod, r.opt.Go, args), false)
 	cmd.WaitDelay = 5 * time.Second
 	// The assembly of a large snippet is large; keep a bounded amount.
 	buf := &capBuffer{max: maxBuildOutput}
@@ -412,6 +427,28 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string) (string, erro
 		err = errors.New("the build's sandbox could not be set up: " + strings.TrimSpace(out))
 	}
 	return normalizeOutput(out, mod), err
+}
+
+// buildStage is the sandbox of a build: the go command (run by the
+// program path with args) gets exactly this environment, may read GOROOT
+// and the module cache and write the runner's directory and the build
+// cache.
+func (r *Runner) buildStage(mod, path string, args []string) stageConfig {
+	tmp := filepath.Join(r.dir, "tmp")
+	env := []string{
+		"PATH=" + filepath.Join(r.env.root, "bin") + ":/usr/bin:/bin",
+		"HOME=" + tmp,
+		"GOROOT=" + r.env.root, "GOCACHE=" + r.env.cache, "GOMODCACHE=" + r.env.modCache,
+		"GOPATH=" + filepath.Join(tmp, "gopath"), "GOTMPDIR=" + tmp,
+		"GOENV=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "GO111MODULE=on",
+		"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
+	}
+	return stageConfig{
+		Path: path, Args: args, Env: env, Dir: mod, Landlock: true,
+		ReadOnly:  []string{r.env.root, r.env.modCache},
+		NoExec:    []string{r.env.modCache},
+		ReadWrite: []string{r.dir, r.env.cache, "/dev/null"},
+	}
 }
 
 // normalizeOutput rewrites the paths of the temporary module in the go
@@ -483,8 +520,12 @@ type harnessEvent struct {
 	Error       string `json:"error"`
 }
 
-// execute runs the built snippet in the sandbox and fills res.
-func (r *Runner) execute(ctx context.Context, st *stopper, runDir, bin string, res *Result, onEvent func(Event)) {
+// execute runs the built snippet (args[0]) in the sandbox and fills res.
+// harness says the program is tune's harness, which reports the call and
+// the runtime's gctrace lines; otherwise it is a test binary running
+// benchmarks, whose output is in res.Stdout.
+func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args []string, harness bool, res *Result, onEvent func(Event)) {
+	bin := args[0]
 	stdout := &capBuffer{max: r.opt.MaxOutput}
 	stderr := &capBuffer{max: r.opt.MaxOutput}
 	var pipes [4]struct{ r, w *os.File } // stdout, runtime stderr, events, user stderr
@@ -507,19 +548,22 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir, bin string, r
 	}()
 	// Address space: the memory limit plus what the runtime reserves.
 	addressSpace := uint64(r.opt.MemoryLimit) + 4<<30
+	env := []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + runDir,
+		"TMPDIR=" + runDir,
+		"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
+		"GOTRACEBACK=single",
+		// /usr/share/zoneinfo is out of reach: time zones come
+		// from GOROOT's copy.
+		"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
+	}
+	if harness {
+		env = append(env, "GODEBUG=gctrace=1")
+	}
 	cmd := r.sb.command(context.Background(), stageConfig{
-		Path: bin, Args: []string{bin}, Dir: runDir,
-		Env: []string{
-			"PATH=/usr/bin:/bin",
-			"HOME=" + runDir,
-			"TMPDIR=" + runDir,
-			"GODEBUG=gctrace=1",
-			"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
-			"GOTRACEBACK=single",
-			// /usr/share/zoneinfo is out of reach: time zones come
-			// from GOROOT's copy.
-			"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
-		},
+		Path: bin, Args: args, Dir: runDir,
+		Env:          env,
 		Landlock:     true,
 		ReadOnly:     []string{r.env.root},
 		NoExec:       []string{r.env.root},
@@ -716,6 +760,12 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir, bin string, r
 	default:
 		if strings.Contains(res.Stderr, "zerogc-tune-sandbox: ") {
 			res.Error = "the sandbox could not be set up: " + strings.TrimSpace(res.Stderr)
+			break
+		}
+		if !harness {
+			if waitErr != nil {
+				res.Error = "the benchmarks failed (" + waitErr.Error() + "): see the output"
+			}
 			break
 		}
 		if waitErr != nil && !gotEnd {

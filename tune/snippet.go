@@ -37,19 +37,20 @@ type prepared struct {
 	Entry   entry
 	Files   map[string]string // path relative to the module root -> content
 	Structs []string          // top-level non-generic types whose layout is reported
+	// Benchmarks are the snippet's benchmark functions; a benchmark run
+	// builds the package's test binary, which runs them.
+	Benchmarks []string
 }
 
 // prepare checks a snippet and builds the files of its temporary module. A
 // snippet that does not parse returns its syntax errors as CompileErrors.
-func prepare(code, input string, interval time.Duration, goVersion string) (*prepared, []CompileError, error) {
+// With bench, the module is for the snippet's benchmarks (go test -c)
+// and needs no entry function.
+func prepare(code, input string, interval time.Duration, goVersion string, bench bool) (*prepared, []CompileError, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, snippetFile, code, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, syntaxErrors(err), nil
-	}
-	e, err := findEntry(fset, f)
-	if err != nil {
-		return nil, nil, err
 	}
 	// The snippet becomes package snippet; rewriting the package clause in
 	// place keeps every line and column where the user wrote it.
@@ -57,6 +58,22 @@ func prepare(code, input string, interval time.Duration, goVersion string) (*pre
 	start := fset.Position(name.Pos()).Offset
 	end := fset.Position(name.End()).Offset
 	src := code[:start] + "snippet" + code[end:]
+	goMod := "module " + modulePath + "\n\ngo " + goVersion + "\n"
+	if bench {
+		names := benchFuncs(f)
+		if len(names) == 0 {
+			return nil, nil, fmt.Errorf("the snippet declares no benchmark: add one, for example `func BenchmarkRun(b *testing.B) { for b.Loop() { Run(\"42\") } }` (import \"testing\"); a benchmark run calls every func BenchmarkX(b *testing.B)")
+		}
+		return &prepared{Benchmarks: names, Files: map[string]string{
+			"go.mod":                        goMod,
+			"snippet/" + snippetFile:        src,
+			"snippet/zz_tune_bench_test.go": benchTestFile(names),
+		}}, nil, nil
+	}
+	e, err := findEntry(fset, f)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	structs := structTypes(f)
 	var types strings.Builder
@@ -99,7 +116,7 @@ func prepare(code, input string, interval time.Duration, goVersion string) (*pre
 		Entry:   e,
 		Structs: structs,
 		Files: map[string]string{
-			"go.mod":                    "module " + modulePath + "\n\ngo " + goVersion + "\n",
+			"go.mod":                    goMod,
 			"main.go":                   main,
 			"snippet/" + snippetFile:    src,
 			"snippet/zz_tune_layout.go": types.String(),

@@ -8,6 +8,20 @@ type Request struct {
 	// Mode is "release" (the default: optimised, inlined) or "debug"
 	// (-gcflags=all=-N -l: no optimisation, no inlining).
 	Mode string `json:"mode"`
+
+	// Bench runs the snippet's benchmarks (func BenchmarkX(b *testing.B))
+	// with go test -bench -benchmem instead of calling its entry
+	// function; Input is then unused. Count is the number of samples per
+	// benchmark (default 6, at most 50) and Benchtime the -benchtime of
+	// each (a duration such as "200ms" or an iteration count such as
+	// "1000x"; by default what fits in 60% of the run's time limit, and a
+	// duration that does not fit is refused).
+	Bench     bool   `json:"bench,omitempty"`
+	Count     int    `json:"count,omitempty"`
+	Benchtime string `json:"benchtime,omitempty"`
+	// Baseline, with Bench, is the "bench" object of an earlier result:
+	// the answer then compares this run with it (Result.Comparison).
+	Baseline *BenchRun `json:"baseline,omitempty"`
 }
 
 // Result is everything one run produced. It is the body of the answer to
@@ -35,8 +49,22 @@ type Result struct {
 
 	Assembly []AsmFunc  `json:"assembly,omitempty"`
 	Escapes  []Decision `json:"escapes,omitempty"`
-	Layouts  []Layout   `json:"layouts,omitempty"`
-	Alloc    *Alloc     `json:"alloc,omitempty"`
+	// BoundsChecks are the index and slice bounds checks the compiler
+	// kept (-d=ssa/check_bce/debug=1), and Inlining its verdict on
+	// inlining each function of the snippet, with the cost.
+	BoundsChecks []BoundsCheck `json:"boundsChecks,omitempty"`
+	Inlining     []Inlining    `json:"inlining,omitempty"`
+	Layouts      []Layout      `json:"layouts,omitempty"`
+	Alloc        *Alloc        `json:"alloc,omitempty"`
+
+	// Bench is what a benchmark run measured, and Comparison, when the
+	// request carried a baseline, benchstat's comparison with it.
+	Bench *BenchRun `json:"bench,omitempty"`
+	// Noalloc is the noalloc verdict on each function of the snippet
+	// (the check of zerogc check, on every function): which provably do
+	// not allocate, and how the others can.
+	Noalloc    *NoallocVerdict `json:"noalloc,omitempty"`
+	Comparison []BenchDelta    `json:"comparison,omitempty"`
 
 	// Samples are the runtime/metrics samples taken inside the child, and
 	// Cycles every garbage collection it ran, in order.
@@ -101,6 +129,32 @@ type Decision struct {
 	Message string   `json:"message"`
 	Func    string   `json:"func,omitempty"`
 	Chain   []string `json:"chain,omitempty"` // why: the flow the compiler followed
+}
+
+// BoundsCheck is a bounds check the compiler could not prove redundant.
+type BoundsCheck struct {
+	Line int `json:"line"`
+	Col  int `json:"col"`
+	// Kind is "index" (IsInBounds: a[i]) or "slice" (IsSliceInBounds:
+	// a[i:j]).
+	Kind string `json:"kind"`
+}
+
+// Inlining is the compiler's inlining verdict on one function of the
+// snippet.
+type Inlining struct {
+	Func      string `json:"func"`
+	Line      int    `json:"line"`
+	CanInline bool   `json:"canInline"`
+	// Cost is the function's inlining cost, and Budget the most a function
+	// may cost to be inlined; each -1 when the compiler did not say (it
+	// prints the budget only for a function over it, and no cost for a
+	// go:noinline one).
+	Cost   int `json:"cost"`
+	Budget int `json:"budget"`
+	// Reason says why a function cannot be inlined, such as "function too
+	// complex: cost 120 exceeds budget 80" or "marked go:noinline".
+	Reason string `json:"reason,omitempty"`
 }
 
 // Layout is the memory layout of one struct type of the snippet.
@@ -178,7 +232,7 @@ type Cycle struct {
 
 // Event is one message of the live stream (GET /api/events).
 type Event struct {
-	Type   string  `json:"type"` // "status", "sample", "cycle" or "call" (the call returned)
+	Type   string  `json:"type"` // "status" (building, checking, running, done), "sample", "cycle" or "call" (the call returned)
 	Status string  `json:"status,omitempty"`
 	Sample *Sample `json:"sample,omitempty"`
 	Cycle  *Cycle  `json:"cycle,omitempty"`

@@ -177,6 +177,7 @@
     const ev = JSON.parse(data);
     if (type === "status") {
       if (ev.status === "building") setStatus("building…", "busy");
+      if (ev.status === "checking") setStatus("checking which functions can allocate…", "busy");
       if (ev.status === "running") {
         setStatus("running…", "busy");
         live = { samples: [], cycles: [], callStartMs: null, callEndMs: null };
@@ -231,10 +232,14 @@
   }
 
   // ---- run
-  async function run() {
+  // run builds and runs the snippet; bench runs its benchmarks instead,
+  // compared with the kept baseline if there is one.
+  async function run(bench) {
+    bench = bench === true;
     if (running) return;
     running = true;
     $("run").disabled = true;
+    $("bench").disabled = true;
     $("stop").disabled = false;
     saveDraft();
     setStatus("building…", "busy");
@@ -249,7 +254,9 @@
       const r = await api("/api/run", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ code: editor.getText(), input: $("input").value, mode }),
+        body: JSON.stringify(bench
+          ? { code: editor.getText(), mode, bench: true, baseline: baseline ? baseline.bench : undefined }
+          : { code: editor.getText(), input: $("input").value, mode }),
       });
       const body = await r.json();
       if (!r.ok) throw new Error(body.error || r.statusText);
@@ -260,22 +267,26 @@
       showTab("output");
       running = false;
       $("run").disabled = false;
+      $("bench").disabled = false;
       $("stop").disabled = true;
       live = null;
       return;
     }
     running = false;
     $("run").disabled = false;
+    $("bench").disabled = false;
     $("stop").disabled = true;
     last = res;
     live = null;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     setStatus(res.error ? res.error : "done in " + secs + " s (build " + (res.buildMs / 1000).toFixed(1) + " s, run " + (res.runMs / 1000).toFixed(2) + " s)", res.error ? "err" : "ok");
     render(res);
+    if (bench && res.bench) showTab("bench");
     document.body.dataset.liveEvents = String(liveEvents);
     document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   }
-  $("run").addEventListener("click", run);
+  $("run").addEventListener("click", () => run(false));
+  $("bench").addEventListener("click", () => run(true));
   $("stop").addEventListener("click", async () => {
     $("stop").disabled = true;
     setStatus("stopping…", "busy");
@@ -288,6 +299,7 @@
     renderEscapes(res);
     renderLayout(res);
     renderAlloc(res);
+    renderBench(res);
     setCount("gc", (res.cycles || []).length || null);
     drawChart();
     renderCycles(res);
@@ -296,10 +308,18 @@
       marks.push({ line: e.line, col: e.col, severity: "error", message: e.message, cls: "error", source: "compiler" });
     }
     for (const d of res.escapes || []) {
+      if (res.inlining && (d.kind === "inline" || d.kind === "noinline")) continue; // marked below, with the cost
       const sev = d.kind === "heap" || d.kind === "moved" ? "warning" : "info";
       const cls = d.kind === "heap" ? "heap" : d.kind === "moved" ? "moved" : null;
       const why = d.chain && d.chain.length ? "\n" + d.chain.join("\n") : "";
       marks.push({ line: d.line, col: d.col, severity: sev, message: d.message + why, cls, source: "escape analysis" });
+    }
+    for (const b of res.boundsChecks || []) {
+      marks.push({ line: b.line, col: b.col, severity: "info", message: (b.kind === "slice" ? "slice bounds check (IsSliceInBounds)" : "index bounds check (IsInBounds)") + " kept by the compiler", cls: "bce", source: "bounds check" });
+    }
+    for (const i of res.inlining || []) {
+      const cost = i.cost >= 0 ? "cost " + i.cost + (i.budget >= 0 ? " of budget " + i.budget : "") : "";
+      marks.push({ line: i.line, col: 1, severity: "info", message: i.canInline ? "can inline " + i.func + " (" + cost + ")" : "cannot inline " + i.func + ": " + i.reason, cls: i.canInline ? "inline" : "noinline", source: "inlining" });
     }
     if (res.panicLine) {
       marks.push({ line: res.panicLine, col: 1, severity: "error", message: (res.panic || "panic").split("\n")[0], cls: "error", source: "panic" });
@@ -416,6 +436,7 @@
     const heap = ds.filter((d) => d.kind === "heap" || d.kind === "moved").length;
     setCount("escapes", ds.length ? heap + "/" + ds.length : null);
     if (!ds.length) { p.append(el("p", { class: "empty" }, "No decisions: the snippet did not build.")); return; }
+    p.append(renderVerdict(res.noalloc));
     const groups = [["heap", "escapes"], ["moved", "moved"], ["leak", "leaks"], ["stack", "stays"], ["inline", "can inline"], ["inlined", "inlined"], ["noinline", "cannot inline"]];
     const f = el("div", { class: "filters" }, "Show: ");
     for (const [k, label] of groups) {
@@ -432,6 +453,80 @@
         box.append(el("details", {}, el("summary", {}, "why (" + d.chain.length + " steps)"), el("ol", {}, d.chain.map((c) => el("li", {}, c)))));
       }
       p.append(box);
+    }
+  }
+
+  // posLink links "snippet.go:N" to the editor line; other positions are text.
+  function posLink(pos) {
+    const m = /^snippet\.go:(\d+)$/.exec(pos || "");
+    return m ? lineLink(Number(m[1]), pos) : el("code", {}, pos || "?");
+  }
+  // renderVerdict shows the noalloc check of each function: proven not to
+  // allocate, or each way it can, with the call chain and the compiler's why.
+  function renderVerdict(v) {
+    const box = el("div", { class: "verdict", id: "noalloc-verdict" });
+    if (!v) return box;
+    box.append(el("h3", {}, "Can it allocate? (the check of zerogc check, on every function; " + fmtMs(v.ms || 0) + ")"));
+    if (v.error) { box.append(el("p", { class: "empty" }, "The noalloc check could not be made: " + v.error)); return box; }
+    for (const f of v.funcs || []) {
+      const row = el("div", { class: "fn", "data-func": f.func, "data-ok": String(f.ok) },
+        f.ok ? el("span", { class: "ok" }, "✓ ") : el("span", { class: "no" }, "✗ "),
+        lineLink(f.line, f.func), f.ok ? " provably does not allocate" : " can allocate: " + ((f.findings || []).length + (f.more || 0)) + " ways");
+      if (!f.ok) {
+        const ul = el("ul");
+        for (const fd of f.findings || []) {
+          const chain = [f.func].concat((fd.chain || []).map((c) => c.func)).join(" → ");
+          const li = el("li", {}, posLink(fd.pos), " ", fd.what, el("span", { class: "empty" }, " (" + fd.kind + ", in " + chain + ")"));
+          if (fd.compiler && fd.compiler.length) li.append(el("details", {}, el("summary", {}, "why"), fd.compiler.map((c) => el("pre", {}, c))));
+          ul.append(li);
+        }
+        if (f.more) ul.append(el("li", { class: "empty" }, f.more + " more"));
+        row.append(el("details", {}, el("summary", {}, "how"), ul));
+      }
+      box.append(row);
+    }
+    return box;
+  }
+
+  // ---- Bench
+  const baselineKey = "zerogc-tune-baseline";
+  let baseline = null; // {bench, label}: the kept run
+  try { baseline = JSON.parse(sessionStorage.getItem(baselineKey) || "null"); } catch (e) { baseline = null; }
+  const num = (v) => (v === undefined || v === null ? "–" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  // spread is benchstat's "±x%": the confidence interval around the median.
+  const spread = (s) => (s && s.median ? " ±" + (100 * Math.max(s.hi - s.median, s.median - s.lo) / s.median).toFixed(0) + "%" : "");
+  function renderBench(res) {
+    const p = $("tab-bench");
+    if (!res.bench) return; // a plain run keeps the last benchmark results
+    p.replaceChildren();
+    const b = res.bench;
+    setCount("bench", b.benchmarks.length);
+    const keep = el("button", { type: "button", id: "keep-baseline", onclick: () => {
+      baseline = { bench: b, label: res.mode + ", " + new Date().toLocaleTimeString() };
+      try { sessionStorage.setItem(baselineKey, JSON.stringify(baseline)); } catch (e) { /* memory only */ }
+      renderBench(res);
+    } }, "Keep as baseline");
+    const clear = el("button", { type: "button", onclick: () => { baseline = null; try { sessionStorage.removeItem(baselineKey); } catch (e) { /* */ } renderBench(res); } }, "Forget baseline");
+    p.append(el("div", { class: "bench-actions" }, keep, baseline ? clear : null,
+      el("span", { class: "empty" }, baseline ? "baseline: " + baseline.label : "no baseline kept", " · ", b.count + " samples × " + b.benchtime + " · " + res.mode)));
+    const t = el("table", { class: "bench" }, el("tr", {}, el("th", {}, "benchmark"), el("th", { class: "num" }, "ns/op"), el("th", { class: "num" }, "B/op"), el("th", { class: "num" }, "allocs/op"), el("th", {}, "samples (ns/op)")));
+    for (const bm of b.benchmarks) {
+      t.append(el("tr", {}, el("td", {}, bm.name),
+        el("td", { class: "num" }, num(bm.nsPerOp.median) + spread(bm.nsPerOp)),
+        el("td", { class: "num" }, num(bm.bytesPerOp.median)), el("td", { class: "num" }, num(bm.allocsPerOp.median)),
+        el("td", { class: "empty" }, bm.samples.map((s) => num(s.nsPerOp)).join(" "))));
+    }
+    p.append(t);
+    if (res.comparison && res.comparison.length) {
+      p.append(el("h3", {}, "A/B: baseline → this run (benchstat's statistics: medians, Mann-Whitney U test, α = 0.05)"));
+      const c = el("table", { class: "bench", id: "bench-ab" }, el("tr", {}, el("th", {}, "benchmark"), el("th", {}, "unit"), el("th", { class: "num" }, "baseline"), el("th", { class: "num" }, "this run"), el("th", { class: "num" }, "delta"), el("th", {}, "p")));
+      for (const d of res.comparison) {
+        const cls = d.significant ? (d.deltaPct < 0 ? "sig better" : "sig worse") : "";
+        c.append(el("tr", { "data-unit": d.unit }, el("td", {}, d.benchmark), el("td", {}, d.unit),
+          el("td", { class: "num" }, num(d.base.median) + spread(d.base)), el("td", { class: "num" }, num(d.new.median) + spread(d.new)),
+          el("td", { class: "num " + cls }, d.delta), el("td", {}, d.note)));
+      }
+      p.append(c);
     }
   }
 
