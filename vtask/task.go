@@ -220,8 +220,11 @@ func awaitTask[T any](t Task[T], ctx context.Context) (T, error) {
 		//zerogc:allow the caller's context
 		done = ctx.Done()
 	}
-	if parking && done == nil {
-		return c.parkUntilDone(token)
+	if parking {
+		if done == nil {
+			return c.parkUntilDone(token)
+		}
+		return c.parkOrCancel(token, ctx, done)
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
