@@ -55,6 +55,47 @@ type ctxSlot struct {
 	abandoned bool
 }
 
+// A context's first waits do not park: they take the channel path, which
+// allocates nothing, and only a Done channel that keeps being waited on gets
+// a watcher. So a context made for one request and awaited a few times never
+// pays for an AfterFunc, while the waits on a long-lived context share one
+// (made once, after watchAfter waits). sightings counts, per watcherTable
+// entry, the waits seen on the last Done channel found there without a
+// watcher: the channel's address shifted right by 3 in the low 44 bits (a
+// user-space address is below 1<<47), the count above them. It is a
+// heuristic only: a race between two channels of one entry, or an address
+// reused after a collection, only makes a watcher sooner or later.
+var sightings [watcherTableSize]atomic.Uint64
+
+// watchAfter is the number of waits on one Done channel that take the
+// channel path before its watcher is made. Tests set it to 0 to make every
+// parking AwaitContext join a watcher; it is not changed while waits run.
+var watchAfter uint64 = 16
+
+const sightingAddrBits = 44
+
+// watched reports whether a wait on done should park and join done's
+// watcher: it has one, or enough waits on done were seen to make one.
+func watched(done <-chan struct{}) bool {
+	i := watcherIndex(done)
+	if w := watcherTable[i].Load(); w != nil && w.done == done {
+		return true
+	}
+	addr := uint64(*(*uintptr)(unsafe.Pointer(&done))>>3) & (1<<sightingAddrBits - 1)
+	e := &sightings[i]
+	v := e.Load()
+	if v&(1<<sightingAddrBits-1) != addr {
+		e.Store(1<<sightingAddrBits | addr)
+		return false
+	}
+	n := v >> sightingAddrBits
+	if n >= watchAfter {
+		return true
+	}
+	e.Store((n+1)<<sightingAddrBits | addr)
+	return false
+}
+
 // watcherIndex returns done's entry in watcherTable.
 func watcherIndex(done <-chan struct{}) int {
 	p := *(*uintptr)(unsafe.Pointer(&done)) // a channel is a pointer

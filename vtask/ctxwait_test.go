@@ -22,6 +22,7 @@ func TestSemantic8_AwaitContextParksWithoutAChannel(t *testing.T) {
 	if !vtask.Parking() {
 		t.Skip("under -race, AwaitContext waits on the Core's channel")
 	}
+	vtask.WatchEveryContext(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var core vtask.Core[int]
@@ -40,6 +41,7 @@ func TestSemantic8_AwaitContextParksWithoutAChannel(t *testing.T) {
 // The context ends while the goroutine is parked: the watcher gives the wait
 // up and wakes it, and the later completion recycles the source.
 func TestSemantic8_ParkedAwaitContextIsWokenByTheContext(t *testing.T) {
+	vtask.WatchEveryContext(t)
 	type unique8c struct{ n int }
 	p := vtask.DebugCompletions[unique8c]()
 	for range 50 {
@@ -73,6 +75,16 @@ func TestSemantic8_ParkedAwaitContextIsWokenByTheContext(t *testing.T) {
 // its context's error, and every source must come back to its pool once
 // (the debug pool panics on a double return).
 func TestStressAwaitContextCancelRace(t *testing.T) {
+	t.Run("every-context-watched", func(t *testing.T) {
+		vtask.WatchEveryContext(t)
+		stressAwaitContextCancelRace(t)
+	})
+	// By default a context's first waits take the channel path: the
+	// shared contexts below get watchers, a request's own do not.
+	t.Run("default", stressAwaitContextCancelRace)
+}
+
+func stressAwaitContextCancelRace(t *testing.T) {
 	type unique struct{ n int64 }
 	p := vtask.DebugCompletions[unique]()
 	ops := 40_000

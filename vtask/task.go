@@ -224,7 +224,9 @@ func awaitTask[T any](t Task[T], ctx context.Context) (T, error) {
 		if done == nil {
 			return c.parkUntilDone(token)
 		}
-		return c.parkOrCancel(token, ctx, done)
+		if watched(done) {
+			return c.parkOrCancel(token, ctx, done)
+		}
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
