@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench-core.sh: the benchmarks behind the README's vtask and pool
-# figures, six counts each, summarised with benchstat (installed on demand).
+# figures, six counts each, summarised with benchstat (installed on demand):
+# BenchmarkRoundTrip, each row's median as a ratio to floor-worker's, and
+# BenchmarkSync, each row's median as a ratio to plain's, from the same run.
 # Usage: scripts/bench-core.sh [count]   (default 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,13 +13,15 @@ if ! command -v benchstat >/dev/null 2>&1; then
 fi
 out=$(mktemp -d)
 echo "# $(date -u +%Y-%m-%d), $(go version), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-go test -run='^$' -bench=RoundTrip -benchmem -count="$count" ./vtask | tee "$out/vtask.txt" >/dev/null
+go test -run='^$' -bench='RoundTrip|Sync' -benchmem -count="$count" ./vtask | tee "$out/vtask.txt" >/dev/null
 go test -run='^$' -bench=GetPut -benchmem -count="$count" ./pool | tee "$out/pool.txt" >/dev/null
 benchstat "$out/vtask.txt"
 echo
-echo "median ns/op as a ratio to floor-worker (same run):"
-awk '/^BenchmarkRoundTrip\// {
-	name = $1; sub(/^BenchmarkRoundTrip\//, "", name); sub(/-[0-9]+$/, "", name)
+# ratios prefix base: the median ns/op of each row of Benchmark<prefix> as a
+# ratio to the median of its row base.
+ratios() {
+	awk -v prefix="Benchmark$1/" -v base="$2" 'index($1, prefix) == 1 {
+	name = substr($1, length(prefix) + 1); sub(/-[0-9]+$/, "", name)
 	v[name] = v[name] " " $3
 }
 END {
@@ -26,7 +30,13 @@ END {
 		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		med[n] = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 	}
-	for (n in med) printf "  %-16s %8.1f ns  %5.2fx\n", n, med[n], med[n] / med["floor-worker"]
+	for (n in med) printf "  %-18s %8.1f ns  %5.2fx\n", n, med[n], med[n] / med[base]
 }' "$out/vtask.txt" | sort -k2 -n
+}
+echo "median ns/op as a ratio to floor-worker (same run):"
+ratios RoundTrip floor-worker
+echo
+echo "median ns/op as a ratio to plain (same run):"
+ratios Sync plain
 echo
 benchstat "$out/pool.txt"

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# scripts/callgrind-roundtrip.sh: instructions per round trip of vtask-await
-# and floor-worker (BenchmarkRoundTrip in ./vtask), counted by valgrind's
-# callgrind on one P. Instruction counts, unlike times, repeat from run to
-# run. Each figure is the difference between a run of 200,000 and one of
-# 100,000 operations, divided by 100,000, so start-up costs cancel out.
+# scripts/callgrind-roundtrip.sh: instructions per operation of the vtask
+# round trips against floor-worker (BenchmarkRoundTrip in ./vtask), and of the
+# synchronous path against a plain function returning (T, error)
+# (BenchmarkSync), counted by valgrind's callgrind on one P. Instruction
+# counts, unlike times, repeat from run to run. Each figure is the difference
+# between a run of 2n and one of n operations, divided by n, so start-up
+# costs cancel out (n = 100,000 for a round trip, 2,000,000 for the
+# synchronous rows, whose operations are a hundred times shorter).
 # Needs valgrind (Debian: apt-get install valgrind).
+# Usage: scripts/callgrind-roundtrip.sh [benchmark-regexp ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/vtask.test
@@ -14,8 +18,18 @@ count() { # benchmark, iterations
 		"$bin" -test.run='^$' -test.timeout=0 -test.bench="$1" -test.benchtime="$2x" 2>&1 |
 		awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }
-for b in 'RoundTrip/floor-worker$' 'RoundTrip/vtask-await$'; do
-	lo=$(count "$b" 100000)
-	hi=$(count "$b" 200000)
-	printf '%-28s %d instructions per op\n' "$b" $(( (hi - lo) / 100000 ))
+if [ $# -eq 0 ]; then
+	set -- 'RoundTrip/floor-worker$' 'RoundTrip/vtask-await$' 'RoundTrip/vtask-await-ctx$' \
+		'RoundTrip/vtask-continue$' \
+		'Sync/plain$' 'Sync/fromresult-await$' 'Sync/fromresult-result$' 'Sync/runwith-inline$'
+fi
+for b in "$@"; do
+	case $b in
+	Sync/*) n=2000000 ;;
+	*) n=100000 ;;
+	esac
+	lo=$(count "$b" "$n")
+	hi=$(count "$b" $((2 * n)))
+	awk -v b="$b" -v lo="$lo" -v hi="$hi" -v n="$n" \
+		'BEGIN { printf "%-28s %8.1f instructions per op\n", b, (hi - lo) / n }'
 done

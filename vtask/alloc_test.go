@@ -138,3 +138,29 @@ func TestAllocsWhenAllAndWhenAny(t *testing.T) {
 		}
 	})
 }
+
+// TestAllocsAwaitContextOnAFreshContext is a service's case: every request
+// has a context of its own, awaited a few times. Such waits must allocate
+// nothing either (DESIGN.md semantic 8), not only waits that share one
+// long-lived context.
+func TestAllocsAwaitContextOnAFreshContext(t *testing.T) {
+	ch := startCompleter(t)
+	const waitsPerContext = 3
+	ctxs := make([]context.Context, 0, 1200)
+	for range cap(ctxs) {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		ctxs = append(ctxs, ctx)
+	}
+	i := 0
+	assertNoAllocs(t, "Rent + AwaitContext, a new context every few waits", func() {
+		ctx := ctxs[(i/waitsPerContext)%len(ctxs)]
+		i++
+		c := vtask.Rent[int]()
+		task := c.Task()
+		ch <- c
+		if v, err := task.AwaitContext(ctx); v != 7 || err != nil {
+			t.Fatal(v, err)
+		}
+	})
+}

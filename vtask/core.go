@@ -113,7 +113,7 @@ func versionOf(s uint64) uint64 { return s >> versionShift }
 func (c *Core[T]) Version() uint64 { return versionOf(c.state.Load()) }
 
 // Task returns a task for the current version of c.
-func (c *Core[T]) Task() Task[T] { return Task[T]{core: c, token: c.Version()} }
+func (c *Core[T]) Task() Task[T] { return Task[T]{ref: c, token: c.Version()} }
 
 // SetExecutor sets where continuations run when the operation completes: nil
 // (the default) runs them on the goroutine that completes the operation; an

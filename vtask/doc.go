@@ -76,28 +76,35 @@
 //
 // # Waiting without allocating
 //
-// Await parks the goroutine until the operation completes, and allocates
-// nothing to do so. AwaitContext selects on a channel that the source owns
-// and reuses (a closed channel could not be reused) and on ctx.Done(); it
-// does not use context.AfterFunc, which allocates. The completer wakes the
-// waiter with one send on that channel.
-//
-// Await, and AwaitContext on a context that never ends, park the goroutine
-// directly, with the runtime's gopark and goready (the primitives every
-// channel operation ends in, which the runtime keeps linkable on purpose,
-// go.dev/issue/67401): the Core's state word already says who wakes whom,
-// so the channel's lock and wait queue are pure cost. This makes a blocking
+// Await and AwaitContext park the goroutine until the operation completes,
+// and allocate nothing to do so. They park it directly, with the runtime's
+// gopark and goready (the primitives every channel operation ends in,
+// which the runtime keeps linkable on purpose, go.dev/issue/67401): the
+// Core's state word already says who wakes whom, so the channel's lock and
+// wait queue are pure cost. This makes a blocking
 // round trip about 15 % faster than through the channel, and faster than a
 // hand-written worker with a reused channel (see the README). Under the
 // race detector, which cannot see the order goready gives, and on Go
 // releases after 1.27 until the build constraint of park.go is widened,
-// Await uses the channel instead. It does too if the check at init fails:
-// the package parks a probe goroutine with the wait reason it gives the
-// runtime and reads a goroutine dump (about 0.1-0.3 ms, once per process);
+// Await and AwaitContext wait on a channel that the source owns and reuses
+// instead (a closed channel could not be reused): the completer wakes the
+// waiter with one send, and AwaitContext selects on it and ctx.Done(). They
+// do too if the check at init fails: the package parks a probe goroutine
+// with the wait reason it gives the runtime and reads a goroutine dump (about 0.1-0.3 ms, once per process);
 // unless the dump shows [sync.Cond.Wait], the runtime numbers its wait
 // reasons differently and Await does not park directly. A goroutine parked
 // in Await shows as [sync.Cond.Wait] in a goroutine dump (a channel waiter
 // as [chan receive]).
+//
+// A parking AwaitContext learns that its context ended from one
+// context.AfterFunc per context (per Done channel), shared by every wait on
+// that context and kept in a table of 64 entries: the first wait on a
+// context allocates that watcher, the later ones nothing (a bare AfterFunc
+// per wait would allocate each time). When the context ends, the watcher
+// gives each of its waits up and wakes it, unless the operation completed
+// first; the completion then consumes the result and recycles the source.
+// The table keeps up to 64 Done channels (and so their contexts' cancel
+// structures) reachable until other contexts replace them.
 //
 // # Executors
 //

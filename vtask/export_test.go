@@ -94,3 +94,12 @@ func (c *Core[T]) ClaimPark() {
 // called only after the operation has completed, when it reports false
 // (do not park) and nobody is woken.
 func (c *Core[T]) CommitPark() bool { return commitPark(0, unsafe.Pointer(&c.head)) }
+
+// WatchEveryContext makes every parking AwaitContext join its context's
+// watcher from the first wait on (instead of after a few waits on the same
+// context) until the test ends, so that tests of the watcher need no warm-up.
+func WatchEveryContext(t interface{ Cleanup(func()) }) {
+	old := watchAfter
+	watchAfter = 0
+	t.Cleanup(func() { watchAfter = old })
+}

@@ -30,7 +30,7 @@ func (t Task[T]) Preserve() Task[T] {
 	if err != nil {
 		return FromError[T](err)
 	}
-	return Task[T]{src: p}
+	return Task[T]{ref: p}
 }
 
 // preserved is the many-await source behind Preserve. Its token is 0.

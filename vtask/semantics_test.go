@@ -782,8 +782,10 @@ func TestSemantic8_AwaitDeliversErrorsAndCancellation(t *testing.T) {
 }
 
 func TestSemantic8_TheWaitChannelIsReused(t *testing.T) {
-	// AwaitContext on a context that can end waits on the Core's channel
-	// (Await does too under -race; otherwise it parks, see park.go).
+	// Where goroutines do not park directly (under -race, on a Go
+	// release not checked, see park.go), Await and AwaitContext wait on
+	// the Core's channel; SetParking(false) makes this build do so.
+	defer vtask.SetParking(vtask.SetParking(false))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var core vtask.Core[int]

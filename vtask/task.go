@@ -21,13 +21,22 @@ import "context"
 //
 // The zero Task is a completed task with the zero value of T.
 type Task[T any] struct {
-	// core is set, and src nil, for a task handed out by Core.Task: the
-	// calls then go straight to the core, with no interface dispatch.
-	core  *Core[T]
-	src   Source[T]
+	// ref is what the task refers to, in one interface word pair, so
+	// that a Task[T] of a one-word T is four words: small enough for the
+	// compiler to keep it in registers (it keeps no struct of more than
+	// four words there), so that a task returned and awaited at once
+	// costs about what a return of (T, error) does. ref holds one of:
+	//
+	//   - nil: the task carries its result, value, and no error;
+	//   - an error: the task carries its result, value, and that error;
+	//   - a *Core[T]: a task handed out by Core.Task, whose methods are
+	//     called directly, found by one comparison of ref's type word;
+	//   - any other Source[T], which is never an error (see NewTask).
+	//
+	// See refOf.
+	ref   any
 	token uint64
 	value T
-	err   error
 }
 
 // Source is the protocol of an asynchronous operation that hands out Tasks:
@@ -52,18 +61,50 @@ type Source[T any] interface {
 func FromResult[T any](v T) Task[T] { return Task[T]{value: v} }
 
 // FromError returns a completed task that carries err.
-func FromError[T any](err error) Task[T] { return Task[T]{err: err} }
-
-// NewTask returns a task for the operation of version token of src.
-func NewTask[T any](src Source[T], token uint64) Task[T] {
-	if c, ok := src.(*Core[T]); ok {
-		return Task[T]{core: c, token: token}
-	}
-	return Task[T]{src: src, token: token}
+func FromError[T any](err error) Task[T] {
+	var zero T
+	return taskOf(zero, err)
 }
 
+// NewTask returns a task for the operation of version token of src.
+//
+// A src whose type also implements error is held in a small box, allocated
+// here: a Task keeps its source and its error in one field, which must not
+// be mistaken for each other. No source of this package is an error.
+func NewTask[T any](src Source[T], token uint64) Task[T] {
+	if _, isErr := src.(error); isErr {
+		//zerogc:allow only for a Source that is also an error
+		return Task[T]{ref: &sourceBox[T]{src}, token: token}
+	}
+	return Task[T]{ref: src, token: token}
+}
+
+// sourceBox holds a Source that is also an error, so that a Task's ref
+// does not take it for the task's error. It is not an error itself.
+type sourceBox[T any] struct{ Source[T] }
+
 // taskOf returns a completed task with v and err.
-func taskOf[T any](v T, err error) Task[T] { return Task[T]{value: v, err: err} }
+func taskOf[T any](v T, err error) Task[T] {
+	if err == nil {
+		return Task[T]{value: v}
+	}
+	return Task[T]{ref: err, value: v}
+}
+
+// refOf returns what ref, a Task's ref, holds: the Core of a task handed
+// out by Core.Task, the Source of any other task with a source, or, for a
+// task that carries its result, neither, and the task's error.
+func refOf[T any](ref any) (c *Core[T], src Source[T], err error) {
+	switch r := ref.(type) {
+	case nil:
+		return nil, nil, nil
+	case *Core[T]:
+		return r, nil, nil
+	case error:
+		return nil, nil, r
+	}
+	return nil, ref.(Source[T]), nil
+}
 
 // Token returns the version token the task was handed out with; it is 0 for
 // a task that carries its result.
@@ -71,32 +112,37 @@ func (t Task[T]) Token() uint64 { return t.token }
 
 // IsImmediate reports whether the task carries its result, with no source
 // behind it: the synchronous path.
-func (t Task[T]) IsImmediate() bool { return t.core == nil && t.src == nil }
+func (t Task[T]) IsImmediate() bool {
+	c, src, _ := refOf[T](t.ref)
+	return c == nil && src == nil
+}
 
 // IsCompleted reports whether Result would return without ErrNotCompleted:
 // the operation has completed, or the task is stale.
 func (t Task[T]) IsCompleted() bool {
-	if t.core != nil {
-		s := t.core.state.Load()
+	c, src, _ := refOf[T](t.ref)
+	if c != nil {
+		s := c.state.Load()
 		return versionOf(s) != t.token || s&(flagCompleted|flagAbandoned) != 0
 	}
-	if t.src == nil {
+	if src == nil {
 		return true
 	}
-	st, err := t.src.Status(t.token)
+	st, err := src.Status(t.token)
 	return err != nil || st != Pending
 }
 
 // Status reports the status of the task's operation. For a stale task it
 // returns ErrStale.
 func (t Task[T]) Status() (Status, error) {
-	if t.core != nil {
-		return t.core.Status(t.token)
+	c, src, err := refOf[T](t.ref)
+	switch {
+	case c != nil:
+		return c.Status(t.token)
+	case src == nil:
+		return statusOf(err), nil
 	}
-	if t.src == nil {
-		return statusOf(t.err), nil
-	}
-	return t.src.Status(t.token)
+	return src.Status(t.token)
 }
 
 // Result returns the task's result without blocking. If the operation has
@@ -104,15 +150,26 @@ func (t Task[T]) Status() (Status, error) {
 // returns ErrNotCompleted and consumes nothing.
 //
 //zerogc:noalloc
-func (t Task[T]) Result() (T, error) {
-	if t.core != nil {
-		return t.core.Result(t.token)
+func (t Task[T]) Result() (v T, err error) {
+	// Written to be inlined (see Await): the synchronous path is a test.
+	v = t.value
+	if t.ref != nil {
+		v, err = resultOf(t)
 	}
-	if t.src == nil {
-		return t.value, t.err
+	return v, err
+}
+
+// resultOf is Task.Result for a task whose ref is not nil.
+func resultOf[T any](t Task[T]) (T, error) {
+	c, src, err := refOf[T](t.ref)
+	switch {
+	case c != nil:
+		return c.Result(t.token)
+	case src == nil:
+		return t.value, err
 	}
 	//zerogc:allow a Source that is not a Core: the implementation is its author's code
-	return t.src.Result(t.token)
+	return src.Result(t.token)
 }
 
 // Await blocks until the operation completes and consumes its result. The
@@ -126,28 +183,34 @@ func (t Task[T]) Result() (T, error) {
 // disturbs the operation.
 //
 //zerogc:noalloc
-func (t Task[T]) Await() (T, error) {
-	// One call with the fields, small enough to be inlined: a Task is too
-	// large for the compiler to keep in registers, and a method that
-	// tests its fields and calls on would first copy it to the stack.
-	return awaitTask(t.core, t.token, &t, nil)
+func (t Task[T]) Await() (v T, err error) {
+	// Written to fit the inliner's budget (this form costs the fewest of
+	// its units): inlined, the synchronous path is one test of a register
+	// and the task is never copied to memory, as a Task[T] of a one-word T
+	// is four words and the compiler keeps it in registers.
+	v = t.value
+	if t.ref != nil {
+		v, err = awaitTask(t, nil)
+	}
+	return v, err
 }
 
-// awaitTask is Task.Await, and with a context Task.AwaitContext, for task
-// t, whose core and token are passed apart so that the common path does not
-// read t from memory. ctx is nil for Await.
-func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context) (T, error) {
+// awaitTask is Task.Await, and with a context Task.AwaitContext, for task t
+// whose ref is not nil. ctx is nil for Await.
+func awaitTask[T any](t Task[T], ctx context.Context) (T, error) {
+	token := t.token
+	c, src, err := refOf[T](t.ref)
 	if c == nil {
-		if t.src == nil {
-			return t.value, t.err
+		if src == nil {
+			return t.value, err
 		}
-		cs, ok := t.src.(coreSource[T])
+		cs, ok := src.(coreSource[T])
 		if !ok {
 			if ctx == nil {
 				ctx = context.Background()
 			}
 			//zerogc:allow a Source that is not a Core: every step calls the implementation
-			return awaitSource(t.src, token, ctx)
+			return awaitSource(src, token, ctx)
 		}
 		//zerogc:allow coreSource.core returns the source's embedded Core
 		c = cs.core()
@@ -157,8 +220,13 @@ func awaitTask[T any](c *Core[T], token uint64, t *Task[T], ctx context.Context)
 		//zerogc:allow the caller's context
 		done = ctx.Done()
 	}
-	if parking && done == nil {
-		return c.parkUntilDone(token)
+	if parking {
+		if done == nil {
+			return c.parkUntilDone(token)
+		}
+		if watched(done) {
+			return c.parkOrCancel(token, ctx, done)
+		}
 	}
 	ch := c.wait.ch.Load()
 	if ch == nil {
@@ -196,7 +264,7 @@ func (t Task[T]) AwaitContext(ctx context.Context) (T, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return awaitTask(t.core, t.token, &t, ctx)
+	return awaitTask(t, ctx)
 }
 
 // OnCompleted registers fn to be called with arg when the operation
@@ -213,14 +281,15 @@ func (t Task[T]) OnCompleted(fn func(any), arg any) error {
 	if fn == nil {
 		return ErrNilContinuation
 	}
-	if t.core != nil {
-		return t.core.OnCompleted(t.token, fn, arg)
-	}
-	if t.src == nil {
+	c, src, _ := refOf[T](t.ref)
+	switch {
+	case c != nil:
+		return c.OnCompleted(t.token, fn, arg)
+	case src == nil:
 		//zerogc:allow runs the caller's continuation
 		fn(arg)
 		return nil
 	}
 	//zerogc:allow a Source that is not a Core: the implementation is its author's code
-	return t.src.OnCompleted(t.token, fn, arg)
+	return src.OnCompleted(t.token, fn, arg)
 }

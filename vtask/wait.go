@@ -91,6 +91,12 @@ func (c *Core[T]) parkUntilDone(token uint64) (T, error) {
 		return c.notWaiting(token, s, outcome)
 	}
 	c.park()
+	return c.parked(token)
+}
+
+// parked returns the result of the wait of version token once c.park has
+// returned without the wait being given up.
+func (c *Core[T]) parked(token uint64) (T, error) {
 	if versionOf(c.state.Load()) == token {
 		// commitPark found the operation completed and did not park:
 		// the result is still there to consume.
