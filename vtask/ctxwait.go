@@ -83,12 +83,10 @@ func watched(done <-chan struct{}) bool {
 	}
 	addr := uint64(*(*uintptr)(unsafe.Pointer(&done))>>3) & (1<<sightingAddrBits - 1)
 	e := &sightings[i]
-	v := e.Load()
-	if v&(1<<sightingAddrBits-1) != addr {
-		e.Store(1<<sightingAddrBits | addr)
-		return false
+	n := uint64(0) // waits seen on done so far
+	if v := e.Load(); v&(1<<sightingAddrBits-1) == addr {
+		n = v >> sightingAddrBits
 	}
-	n := v >> sightingAddrBits
 	if n >= watchAfter {
 		return true
 	}
