@@ -98,9 +98,12 @@
 //
 // A parking AwaitContext learns that its context ended from one
 // context.AfterFunc per context (per Done channel), shared by every wait on
-// that context and kept in a table of 64 entries: the first wait on a
-// context allocates that watcher, the later ones nothing (a bare AfterFunc
-// per wait would allocate each time). When the context ends, the watcher
+// that context and kept in a table of 64 entries. A context's first 16
+// waits select on the Core's channel instead, which allocates nothing, so a
+// context made for one request and awaited a few times never pays for a
+// watcher; a Done channel waited on more often gets one, made once, and its
+// later waits park and allocate nothing (a bare AfterFunc per wait would
+// allocate each time). When the context ends, the watcher
 // gives each of its waits up and wakes it, unless the operation completed
 // first; the completion then consumes the result and recycles the source.
 // The table keeps up to 64 Done channels (and so their contexts' cancel
