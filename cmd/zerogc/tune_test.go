@@ -36,15 +36,15 @@ func TestTuneBadInput(t *testing.T) {
 	}
 }
 
-// TestTuneServes starts the command, follows the URL it prints, and stops
-// it as Ctrl+C would.
-func TestTuneServes(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// startTune runs zerogc tune with args until ctx ends, and returns the
+// first line it printed (the address to open) and the channel its result
+// arrives on.
+func startTune(t *testing.T, ctx context.Context, args ...string) (string, <-chan error) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- serveTune(ctx, []string{"--addr", "127.0.0.1:0"}, pw, io.Discard)
+		done <- serveTune(ctx, args, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -52,6 +52,15 @@ func TestTuneServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, pr)
+	return line, done
+}
+
+// TestTuneServes starts the command, follows the URL it prints, and stops
+// it as Ctrl+C would.
+func TestTuneServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	line, done := startTune(t, ctx, "--addr", "127.0.0.1:0")
 	url := strings.TrimSpace(strings.TrimPrefix(line, "zerogc tune: open "))
 	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.Contains(url, "/#token=") {
 		t.Fatalf("printed %q", line)
@@ -82,17 +91,7 @@ func TestTuneServes(t *testing.T) {
 func TestTuneIssue12_CtrlCStopsTheRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- serveTune(ctx, []string{"--addr", "127.0.0.1:0", "--timeout", "1m"}, pw, io.Discard)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
+	line, done := startTune(t, ctx, "--addr", "127.0.0.1:0", "--timeout", "1m")
 	url := strings.TrimSpace(strings.TrimPrefix(line, "zerogc tune: open "))
 	root, token, ok := strings.Cut(url, "/#token=")
 	if !ok {
