@@ -579,12 +579,7 @@ func (b *uringBackend) chainDone(o *op) {
 			b.fdWait = append(b.fdWait, o)
 			return
 		}
-		if stop != nil {
-			o.fail("open", stop)
-		} else {
-			o.fail("open", uring.Errno(res))
-		}
-		b.end(o)
+		b.failOpen(o, stop, res)
 		return
 	}
 	r1, l := o.sys.r1, min(len(o.buf), maxChunk)
@@ -708,12 +703,7 @@ func (b *uringBackend) step(o *op, res int32) {
 			return
 		}
 		if res < 0 {
-			if stop != nil {
-				o.fail("open", stop)
-			} else {
-				o.fail("open", uring.Errno(res))
-			}
-			b.end(o)
+			b.failOpen(o, stop, res)
 			return
 		}
 		o.fd = res
@@ -886,6 +876,18 @@ func (b *uringBackend) closeAndEnd(o *op) {
 }
 
 // end finishes o's round; the loop no longer owns it.
+// failOpen ends o, whose open failed with result res: with stop, the
+// reason its read was stopped (a cancel or Close), if there is one, else
+// with the open's own error.
+func (b *uringBackend) failOpen(o *op, stop error, res int32) {
+	if stop != nil {
+		o.fail("open", stop)
+	} else {
+		o.fail("open", uring.Errno(res))
+	}
+	b.end(o)
+}
+
 func (b *uringBackend) end(o *op) {
 	o.sys.active = false
 	o.sys.doneRound = o.ver.Load()
