@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/zerogc/zerogc/lab/redisproc"
 	"github.com/zerogc/zerogc/resp"
+	"github.com/zerogc/zerogc/resp/redisproc"
 	"github.com/zerogc/zerogc/vtask"
 )
 

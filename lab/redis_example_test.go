@@ -6,9 +6,9 @@ import (
 	"os"
 
 	"github.com/zerogc/zerogc/lab"
-	"github.com/zerogc/zerogc/lab/redisproc"
 	"github.com/zerogc/zerogc/lab/report"
 	"github.com/zerogc/zerogc/lab/server"
+	"github.com/zerogc/zerogc/resp/redisproc"
 )
 
 // The keys and values of the Redis route.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zerogc/zerogc/lab/redisproc"
+	"github.com/zerogc/zerogc/resp/redisproc"
 )
 
 // redisFlagHelp is the help of the --redis flag of load and serve.
@@ -28,7 +28,7 @@ func startRedis(spec, cmdName string, stderr io.Writer) (addr string, stop func(
 		if err != nil {
 			return "", nil, err
 		}
-		fmt.Fprintf(stderr, "zerogc %s: started redis-server on %s (pid %d); it stops at the end\n", cmdName, s.Addr, s.PID)
+		fmt.Fprintf(stderr, "zerogc %s: started redis-server on %s (pid %d); it stops at the end\n", cmdName, s.Addr, s.PID())
 		return s.Addr, s.Stop, nil
 	}
 	if _, _, err := net.SplitHostPort(spec); err != nil {

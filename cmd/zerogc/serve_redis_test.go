@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/zerogc/zerogc/lab"
-	"github.com/zerogc/zerogc/lab/redisproc"
+	"github.com/zerogc/zerogc/resp/redisproc"
 )
 
 var redisListeningRE = regexp.MustCompile(`(nethttp|zero) redis gc=off listening on (http://127\.0\.0\.1:\d+/api/values/)\{key\} \(pid (\d+)\)`)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zerogc/zerogc/lab/redisproc"
+	"github.com/zerogc/zerogc/resp/redisproc"
 )
 
 // Start a throwaway redis-server, use it, stop it. (Not run by go test:

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
-		fmt.Println(s.PID)
+		fmt.Println(s.PID())
 		time.Sleep(time.Minute)
 		os.Exit(1)
 	}

@@ -32,7 +32,7 @@ func TestStartPingStop(t *testing.T) {
 	if err := Ping(s.Addr, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	dir := s.dir
+	dir := s.Dir
 	s.Stop()
 	s.Stop() // a second Stop does nothing
 	if err := Ping(s.Addr, time.Second); err == nil {
