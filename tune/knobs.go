@@ -1,6 +1,8 @@
 package tune
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -232,5 +234,38 @@ func (r *Runner) setKnobs(req Request, res *Result) error {
 	if !k.empty() {
 		res.Knobs = &k
 	}
+	return nil
+}
+
+// UnmarshalJSON reads the knobs object of a request, refusing unknown
+// fields; GOMAXPROCS may be a number or a string (what a form field holds),
+// and a string that is not a whole number is refused with the reason.
+func (k *Knobs) UnmarshalJSON(b []byte) error {
+	type plain Knobs
+	var aux struct {
+		plain
+		GOMAXPROCS json.RawMessage `json:"gomaxprocs,omitempty"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
+		return fmt.Errorf("knobs: %v (the knobs are gogc, gomemlimit, gomaxprocs, godebug and gcflags)", err)
+	}
+	*k = Knobs(aux.plain)
+	if len(aux.GOMAXPROCS) == 0 || string(aux.GOMAXPROCS) == "null" {
+		return nil
+	}
+	raw := string(aux.GOMAXPROCS)
+	if s, err := strconv.Unquote(raw); err == nil {
+		raw = strings.TrimSpace(s)
+		if raw == "" {
+			return nil
+		}
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil {
+		return fmt.Errorf("knob GOMAXPROCS %s: give a whole number from 1 to %d", aux.GOMAXPROCS, maxKnobProcs)
+	}
+	k.GOMAXPROCS = v
 	return nil
 }

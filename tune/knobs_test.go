@@ -130,6 +130,8 @@ func TestServerKnobsRefused(t *testing.T) {
 		{map[string]any{"gogc": "lots"}, `knob GOGC "lots"`},
 		{map[string]any{"gcflags": "-importcfg=/etc/passwd"}, "knob gcflags"},
 		{map[string]any{"gomaxprocs": 100000}, "knob GOMAXPROCS"},
+		{map[string]any{"gomaxprocs": "two"}, `knob GOMAXPROCS "two": give a whole number`},
+		{map[string]any{"gogcc": "50"}, `unknown field "gogcc"`},
 	} {
 		body, _ := json.Marshal(map[string]any{"code": "package main\n\nfunc Run(s string) int { return 0 }\n", "knobs": c.knobs})
 		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(body))
@@ -145,5 +147,18 @@ func TestServerKnobsRefused(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, c.want) {
 			t.Errorf("knobs %v: %d %q; want 400 with %q", c.knobs, resp.StatusCode, e.Error, c.want)
 		}
+	}
+}
+
+func TestKnobsJSON(t *testing.T) {
+	for in, want := range map[string]int{`{"gomaxprocs": 3}`: 3, `{"gomaxprocs": "4"}`: 4, `{"gomaxprocs": ""}`: 0, `{"gogc": "off"}`: 0} {
+		var k Knobs
+		if err := json.Unmarshal([]byte(in), &k); err != nil || k.GOMAXPROCS != want {
+			t.Errorf("%s: GOMAXPROCS %d, %v; want %d", in, k.GOMAXPROCS, err, want)
+		}
+	}
+	var k Knobs
+	if err := json.Unmarshal([]byte(`{"gogc": "off", "gomaxprocs": 2}`), &k); err != nil || k.GOGC != "off" || k.GOMAXPROCS != 2 {
+		t.Errorf("both fields: %+v, %v", k, err)
 	}
 }
