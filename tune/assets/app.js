@@ -631,7 +631,7 @@
     p.replaceChildren();
     const cs = res.cycles || [];
     if (!cs.length) return;
-    const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", { class: "num" }, "at"), el("th", {}, "kind"), el("th", { class: "num" }, "pause"), el("th", { class: "num" }, "concurrent"), el("th", { class: "num" }, "heap start→end→live"), el("th", { class: "num" }, "goal")));
+    const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", { class: "num" }, "at"), el("th", {}, "kind"), el("th", { class: "num" }, "pause"), el("th", { class: "num" }, "concurrent"), el("th", { class: "num", title: "gctrace's start→end→live in MB; below 4 MB, the runtime/metrics samples: ≈ the heap in use just before the cycle → the live heap just after" }, "heap start → live"), el("th", { class: "num" }, "goal")));
     for (const c of cs) {
       const h = TuneChart.cycleHeap(c, res.samples || []);
       t.append(el("tr", { "data-n": c.n },
