@@ -83,7 +83,8 @@
   }
   function saveDraftSoon() { if (!draftTimer) draftTimer = setTimeout(saveDraft, 300); }
   function loadDraft() {
-    try { return JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
+    // (Earlier versions kept the draft in sessionStorage.)
+    try { return JSON.parse(localStorage.getItem(draftKey) || sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
   }
   for (const ev of ["input", "keyup", "paste", "cut", "drop"]) $("editor").addEventListener(ev, saveDraftSoon);
   $("input").addEventListener("input", saveDraftSoon);
