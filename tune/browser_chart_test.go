@@ -338,6 +338,9 @@ func Run(s string) int {
 	// A knob the server refuses: the reason is on the page.
 	p.do("setting GOGC to a word", knob("gogc", "lots"), chromedp.Click(chromedp.CSS(`#run`)))
 	p.wait("the refusal", `document.getElementById('status').classList.contains('err') && document.getElementById('tab-output').textContent.includes('knob GOGC "lots"')`)
+	if p.num(`document.getElementById('knob-gogc').classList.contains('bad') && document.querySelectorAll('.knob-grid input.bad').length === 1 ? 1 : 0`) != 1 {
+		t.Error("the refused GOGC knob is not the one outlined")
+	}
 	p.do("setting GOGC back", knob("gogc", "off"), chromedp.Sleep(500*time.Millisecond))
 
 	// A reload keeps the edits: code, input, mode and knobs.

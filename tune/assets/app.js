@@ -264,6 +264,7 @@
     } catch (e) {
       setStatus(e.message, "err");
       renderOutput({ error: e.message, stdout: "", stderr: "", refused: true });
+      markKnobError(e.message);
       showTab("output");
       running = false;
       $("run").disabled = false;
@@ -684,7 +685,15 @@
   }
   // renderKnobs shows the run's knobs as the server applied them and the
   // settings the child reports it ran with.
+  // markKnobError outlines the knob a refusal names ("knob GOGC ..."), and
+  // clears the outline of the others.
+  function markKnobError(msg) {
+    const m = /^knobs?:? ?(GOGC|GOMEMLIMIT|GOMAXPROCS|GODEBUG|gcflags)\b/.exec(msg || "");
+    for (const f of knobFields) $("knob-" + f).classList.toggle("bad", !!m && m[1].toLowerCase() === f);
+    if (m) { $("knobs").open = true; $("knob-" + m[1].toLowerCase()).focus(); }
+  }
   function renderKnobs(res) {
+    markKnobError("");
     const p = $("tab-output");
     if (!res.knobs && !res.runtime) return;
     const dl = el("dl", { class: "kv", id: "knobs-result" });
