@@ -147,8 +147,8 @@ func TestTuneBrowser(t *testing.T) {
 	smallHeapsAsZero := count(`/(^|[^0-9])0→|→0([^0-9]|$)/.test(document.getElementById('cycles').textContent) ? 1 : 0`)
 
 	// GC: one vertical line per collection.
-	do("opening the GC tab", tab("gc"), chromedp.WaitVisible(chromedp.CSS(`#chart svg`)), chromedp.Sleep(300*time.Millisecond))
-	gcLines := count(`document.querySelectorAll('#gclines line.gcl').length`)
+	do("opening the GC tab", tab("gc"), chromedp.WaitVisible(chromedp.CSS(`#chart .uplot`)), chromedp.Sleep(300*time.Millisecond))
+	gcLines := count(`Number(document.getElementById('chart').dataset.visibleCycles || 0)`)
 	liveEvents := count(`Number(document.body.dataset.liveEvents)`)
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {

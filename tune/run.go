@@ -111,6 +111,9 @@ type Runner struct {
 	// stop ends the run in progress: set by Run while it owns dir, read
 	// by Stop from any goroutine.
 	stop atomic.Pointer[stopper]
+	// knobs are the checked knobs of the run in progress (knobs.go): set
+	// by Run while it owns the runner (busy), read by build and execute.
+	knobs Knobs
 }
 
 // stopper cancels one run and says why.
@@ -273,6 +276,9 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 		return nil, errors.New(`a baseline is compared with a benchmark run: add "bench": true`)
 	}
 	res := &Result{Mode: mode}
+	if err := r.setKnobs(req, res); err != nil {
+		return nil, err
+	}
 	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval, r.lang, req.Bench)
 	if err != nil {
 		return nil, err
@@ -400,9 +406,9 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (
 		args = []string{r.opt.Go, "test", "-c", "-vet=off", "-o", bin}
 	}
 	if mode == "debug" {
-		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2 -d=ssa/check_bce/debug=1")
+		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2 -d=ssa/check_bce/debug=1"+r.knobs.gcflags())
 	} else {
-		args = append(args, "-gcflags="+snippetPkg+"=-S -m=2 -d=ssa/check_bce/debug=1")
+		args = append(args, "-gcflags="+snippetPkg+"=-S -m=2 -d=ssa/check_bce/debug=1"+r.knobs.gcflags())
 	}
 	if bench {
 		args = append(args, "./snippet")
@@ -505,6 +511,8 @@ type harnessEvent struct {
 	Forced  uint64 `json:"forced"`
 	// layouts
 	Layouts []Layout `json:"layouts"`
+	// settings
+	Settings *RuntimeSettings `json:"settings"`
 	// call
 	Start   int64    `json:"start"`
 	End     int64    `json:"end"`
@@ -552,15 +560,16 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		"PATH=/usr/bin:/bin",
 		"HOME=" + runDir,
 		"TMPDIR=" + runDir,
-		"GOMEMLIMIT=" + strconv.FormatInt(r.opt.MemoryLimit, 10),
 		"GOTRACEBACK=single",
 		// /usr/share/zoneinfo is out of reach: time zones come
 		// from GOROOT's copy.
 		"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
 	}
+	godebug := ""
 	if harness {
-		env = append(env, "GODEBUG=gctrace=1")
+		godebug = "gctrace=1"
 	}
+	env = append(env, r.knobs.env(r.opt.MemoryLimit, godebug)...)
 	cmd := r.sb.command(context.Background(), stageConfig{
 		Path: bin, Args: args, Dir: runDir,
 		Env:          env,
@@ -664,6 +673,8 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 						mu.Lock()
 					case "layouts":
 						res.Layouts = ev.Layouts
+					case "settings":
+						res.Runtime = ev.Settings
 					case "call":
 						res.CallStartMs, res.CallEndMs = ms(ev.Start), ms(ev.End)
 						res.Results, res.Panic = ev.Results, ev.Panic

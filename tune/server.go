@@ -282,7 +282,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 2*maxCodeBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{"the body is not a run request: " + err.Error() + ` (expected {"code": "...", "input": "...", "mode": "release"|"debug"}, with "bench": true, "count", "benchtime" and "baseline" for a benchmark run)`})
+		writeJSON(w, http.StatusBadRequest, apiError{"the body is not a run request: " + err.Error() + ` (expected {"code": "...", "input": "...", "mode": "release"|"debug"}, with "bench": true, "count", "benchtime" and "baseline" for a benchmark run, and "knobs": {"gogc", "gomemlimit", "gomaxprocs", "godebug", "gcflags"})`})
 		return
 	}
 	if strings.TrimSpace(req.Code) == "" {

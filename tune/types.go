@@ -22,6 +22,10 @@ type Request struct {
 	// Baseline, with Bench, is the "bench" object of an earlier result:
 	// the answer then compares this run with it (Result.Comparison).
 	Baseline *BenchRun `json:"baseline,omitempty"`
+
+	// Knobs are the run's GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and extra
+	// compiler flags (knobs.go), checked before the build.
+	Knobs *Knobs `json:"knobs,omitempty"`
 }
 
 // Result is everything one run produced. It is the body of the answer to
@@ -65,6 +69,11 @@ type Result struct {
 	// not allocate, and how the others can.
 	Noalloc    *NoallocVerdict `json:"noalloc,omitempty"`
 	Comparison []BenchDelta    `json:"comparison,omitempty"`
+
+	// Knobs are the request's knobs as applied (normalised), and Runtime
+	// the settings the child's runtime reports it ran with.
+	Knobs   *Knobs           `json:"knobs,omitempty"`
+	Runtime *RuntimeSettings `json:"runtime,omitempty"`
 
 	// Samples are the runtime/metrics samples taken inside the child, and
 	// Cycles every garbage collection it ran, in order.

@@ -10,6 +10,9 @@
 // EventSource cannot send a header). No cookie ever carries it.
 "use strict";
 (function () {
+  // The fragment as the page was opened: besides the token it may carry a
+  // shared experiment (x=..., read by readShared below).
+  const startHash = location.hash;
   const $ = (id) => document.getElementById(id);
 
   // ---- the token
@@ -48,13 +51,6 @@
     }
     return e;
   }
-  const svgNS = "http://www.w3.org/2000/svg";
-  function sv(tag, attrs, text) {
-    const e = document.createElementNS(svgNS, tag);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function fmtBytes(n) {
     if (n === undefined || n === null) return "–";
     const u = ["B", "KiB", "MiB", "GiB"];
@@ -76,17 +72,19 @@
   const editor = TuneEditor.create($("editor"), "", run);
   window.tuneEditor = editor; // for the browser test
 
-  // ---- the draft: the code, input and mode survive a reload of the tab
+  // ---- the draft: the code, input, mode and knobs survive a reload, and
+  // closing the browser (localStorage, per origin: per tune address)
   const draftKey = "zerogc-tune-draft";
   let draftTimer = 0;
   function saveDraft() {
     clearTimeout(draftTimer);
     draftTimer = 0;
-    try { sessionStorage.setItem(draftKey, JSON.stringify({ code: editor.getText(), input: $("input").value, mode })); } catch (e) { /* storage full or off */ }
+    try { localStorage.setItem(draftKey, JSON.stringify(experiment())); } catch (e) { /* storage full or off */ }
   }
   function saveDraftSoon() { if (!draftTimer) draftTimer = setTimeout(saveDraft, 300); }
   function loadDraft() {
-    try { return JSON.parse(sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
+    // (Earlier versions kept the draft in sessionStorage.)
+    try { return JSON.parse(localStorage.getItem(draftKey) || sessionStorage.getItem(draftKey) || "null"); } catch (e) { return null; }
   }
   for (const ev of ["input", "keyup", "paste", "cut", "drop"]) $("editor").addEventListener(ev, saveDraftSoon);
   $("input").addEventListener("input", saveDraftSoon);
@@ -132,6 +130,7 @@
     editor.setText(exp.code || "");
     $("input").value = exp.input || "";
     setMode(exp.mode || "release");
+    if (exp.knobs) setKnobs(exp.knobs);
     saveDraft();
   }
   $("sample").addEventListener("change", () => {
@@ -139,7 +138,7 @@
     if (s) load(s);
   });
   $("save").addEventListener("click", () => {
-    const exp = { tune: 1, code: editor.getText(), input: $("input").value, mode };
+    const exp = experiment();
     const blob = new Blob([JSON.stringify(exp, null, 2) + "\n"], { type: "application/json" });
     const a = el("a", { href: URL.createObjectURL(blob), download: "experiment.tune.json" });
     document.body.append(a);
@@ -245,6 +244,7 @@
     setStatus("building…", "busy");
     editor.clearMarks();
     live = { samples: [], cycles: [] };
+    runSeq++;
     liveEvents = 0;
     setCount("gc", null);
     drawChart();
@@ -255,8 +255,8 @@
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(bench
-          ? { code: editor.getText(), mode, bench: true, baseline: baseline ? baseline.bench : undefined }
-          : { code: editor.getText(), input: $("input").value, mode }),
+          ? { code: editor.getText(), mode, bench: true, baseline: baseline ? baseline.bench : undefined, knobs: knobsOrUndefined() }
+          : { code: editor.getText(), input: $("input").value, mode, knobs: knobsOrUndefined() }),
       });
       const body = await r.json();
       if (!r.ok) throw new Error(body.error || r.statusText);
@@ -264,6 +264,7 @@
     } catch (e) {
       setStatus(e.message, "err");
       renderOutput({ error: e.message, stdout: "", stderr: "", refused: true });
+      markKnobError(e.message);
       showTab("output");
       running = false;
       $("run").disabled = false;
@@ -295,6 +296,7 @@
 
   function render(res) {
     renderOutput(res);
+    renderKnobs(res);
     renderAsm(res);
     renderEscapes(res);
     renderLayout(res);
@@ -599,90 +601,22 @@
     if (last) return { samples: last.samples || [], cycles: last.cycles || [], callStartMs: last.callStartMs, callEndMs: last.callEndMs };
     return { samples: [], cycles: [] };
   }
-  function niceMax(v) {
-    if (v <= 0) return 1;
-    const e = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * e >= v) return m * e;
-    return 10 * e;
-  }
+  // drawChart shows chartData() on the uPlot chart (tune/web/src/chart.js,
+  // bundled as TuneChart), made when the GC tab is first visible.
+  let gcChart = null;
+  let chartRun = -1; // the run the chart's zoom belongs to
+  let runSeq = 0; // counts runs started, so that a new run resets the zoom
   function drawChart() {
     const box = $("chart");
     if (!box.offsetParent) return; // hidden tab
     const d = chartData();
-    const W = box.clientWidth || 800, H = box.clientHeight || 340;
-    const m = { l: 62, r: 70, t: 12, b: 60 };
-    const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none", role: "img", "aria-label": "GC chart" });
-    const iw = W - m.l - m.r, ih = H - m.t - m.b;
+    if (!gcChart) {
+      gcChart = TuneChart.create(box, $("gc-readout"));
+      window.tuneChart = gcChart.uplot; // for the browser test
+    } else gcChart.resize();
+    gcChart.update(d, chartRun !== runSeq || !!live);
+    chartRun = runSeq;
     const ss = d.samples;
-    let tmax = 100;
-    for (const s of ss) tmax = Math.max(tmax, s.ms);
-    for (const c of d.cycles) tmax = Math.max(tmax, c.atMs);
-    tmax = niceMax(tmax * 1.02);
-    let ymax = 1 << 20;
-    for (const s of ss) ymax = Math.max(ymax, s.inUse, s.live, s.goal);
-    ymax = niceMax(ymax * 1.08);
-    let amax = 1 << 20;
-    for (const s of ss) amax = Math.max(amax, s.alloc);
-    amax = niceMax(amax * 1.05);
-    const x = (t) => m.l + (t / tmax) * iw;
-    const y = (v) => m.t + ih - (v / ymax) * ih;
-    const ya = (v) => m.t + ih - (v / amax) * ih;
-    const grid = sv("g", { class: "grid" }), axis = sv("g", { class: "axis" });
-    for (let i = 0; i <= 4; i++) {
-      const v = (ymax * i) / 4, yy = y(v);
-      grid.append(sv("line", { x1: m.l, x2: m.l + iw, y1: yy, y2: yy }));
-      axis.append(sv("text", { x: m.l - 6, y: yy + 3, "text-anchor": "end" }, fmtBytes(v)));
-      axis.append(sv("text", { x: m.l + iw + 6, y: ya((amax * i) / 4) + 3, fill: "#8a5cd6" }, fmtBytes((amax * i) / 4)));
-    }
-    for (let i = 0; i <= 5; i++) {
-      const t = (tmax * i) / 5;
-      axis.append(sv("text", { x: x(t), y: m.t + ih + 38, "text-anchor": "middle" }, t >= 1000 ? (t / 1000).toFixed(2) + " s" : t.toFixed(0) + " ms"));
-    }
-    svg.append(grid, axis);
-    svg.append(sv("rect", { x: m.l, y: m.t, width: iw, height: ih, fill: "none", stroke: "#e2e5eb" }));
-    if (d.callStartMs !== null && d.callStartMs !== undefined && d.callEndMs > d.callStartMs) {
-      svg.append(sv("rect", { class: "callwin", x: x(d.callStartMs), y: m.t, width: Math.max(1, x(d.callEndMs) - x(d.callStartMs)), height: ih }));
-      svg.append(sv("text", { x: x(d.callStartMs) + 4, y: m.t + 12, "font-size": 10, fill: "#2f6fde" }, "call"));
-    }
-    // one vertical line per GC cycle, labelled with its number
-    const gcg = sv("g", { id: "gclines" });
-    let lastLabelX = -1e9;
-    d.cycles.forEach((c, i) => {
-      const xx = x(c.atMs);
-      const cls = c.forced ? " forced" : "";
-      const line = sv("line", { class: "gcl" + cls, x1: xx, x2: xx, y1: m.t, y2: m.t + ih, "data-n": c.n });
-      line.append(sv("title", {}, "GC #" + c.n + (c.forced ? (c.byTune ? " forced by tune (allocation profile)" : " forced") : " automatic") + " at " + c.atMs.toFixed(1) + " ms, pause " + c.pauseMs.toFixed(3) + " ms, heap " + c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB, goal " + c.goalMB + " MB"));
-      gcg.append(line);
-      if (xx - lastLabelX > 26) {
-        gcg.append(sv("text", { class: "gct" + cls, x: xx, y: m.t + ih + 12, "text-anchor": "middle" }, String(c.n) + (c.forced ? "F" : "")));
-        // the pause too, where the neighbours leave room for it
-        const prev = i > 0 ? x(d.cycles[i - 1].atMs) : -1e9;
-        const next = i + 1 < d.cycles.length ? x(d.cycles[i + 1].atMs) : 1e9;
-        if (xx - prev > 42 && next - xx > 42) {
-          gcg.append(sv("text", { class: "gct pause" + cls, x: xx, y: m.t + ih + 23, "text-anchor": "middle" }, c.pauseMs.toFixed(c.pauseMs < 1 ? 2 : 1) + " ms"));
-        }
-        lastLabelX = xx;
-      }
-    });
-    svg.append(gcg);
-    function path(get, sy, stroke, extra) {
-      if (!ss.length) return;
-      let dd = "";
-      ss.forEach((s, i) => { dd += (i ? "L" : "M") + x(s.ms).toFixed(1) + "," + sy(get(s)).toFixed(1); });
-      svg.append(sv("path", Object.assign({ d: dd, fill: "none", stroke, "stroke-width": 1.6 }, extra || {})));
-    }
-    if (ss.length) {
-      let area = "M" + x(ss[0].ms).toFixed(1) + "," + y(0);
-      for (const s of ss) area += "L" + x(s.ms).toFixed(1) + "," + y(s.inUse).toFixed(1);
-      area += "L" + x(ss[ss.length - 1].ms).toFixed(1) + "," + y(0) + "Z";
-      svg.append(sv("path", { d: area, fill: "#4c8df6", opacity: 0.14 }));
-    }
-    path((s) => s.inUse, y, "#4c8df6");
-    path((s) => s.live, y, "#2e9b57", { "stroke-width": 1.4 });
-    path((s) => s.goal, y, "#e08a1e", { "stroke-dasharray": "5 3", "stroke-width": 1.3 });
-    path((s) => s.alloc, ya, "#8a5cd6", { "stroke-width": 1.3, opacity: 0.8 });
-    axis.append(sv("text", { x: m.l + iw / 2, y: H - 5, "text-anchor": "middle" }, "time since the child started · GC lines: number (F = forced), pause · shaded: the call"));
-    box.replaceChildren(svg);
     const forced = d.cycles.filter((c) => c.forced).length;
     const pause = d.cycles.reduce((a, c) => a + c.pauseMs, 0);
     const sum = $("gc-summary");
@@ -694,37 +628,153 @@
   }
   window.addEventListener("resize", scheduleDraw);
 
-  // sampleAfter is the first runtime/metrics sample taken after cycle c.
-  function sampleAfter(c, ss) { return ss.find((s) => s.cycles >= c.n); }
-  // heapSizes formats the gctrace heap sizes of a cycle; gctrace prints
-  // whole MB, so a heap under 1 MB shows as "<1 MB" with the live heap in
-  // KiB from the next sample.
-  function heapSizes(c, ss) {
-    const mb = (v) => (v ? v + "" : "<1");
-    const text = mb(c.heapStartMB) + "→" + mb(c.heapEndMB) + "→" + mb(c.liveMB) + " MB";
-    if (c.heapStartMB && c.heapEndMB && c.liveMB) return text;
-    const s = sampleAfter(c, ss);
-    return s ? text + " (live " + fmtBytes(s.live) + ")" : text;
-  }
-  function goalOf(c, ss) {
-    const s = sampleAfter(c, ss);
-    return s ? fmtBytes(s.goal) : "<1 MB";
-  }
   function renderCycles(res) {
     const p = $("cycles");
     p.replaceChildren();
     const cs = res.cycles || [];
     if (!cs.length) return;
-    const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", { class: "num" }, "at"), el("th", {}, "kind"), el("th", { class: "num" }, "pause"), el("th", { class: "num" }, "concurrent"), el("th", { class: "num" }, "heap start→end→live"), el("th", { class: "num" }, "goal")));
+    const t = el("table", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", { class: "num" }, "at"), el("th", {}, "kind"), el("th", { class: "num" }, "pause"), el("th", { class: "num" }, "concurrent"), el("th", { class: "num", title: "gctrace's start→end→live in MB; below 4 MB, the runtime/metrics samples: ≈ the heap in use just before the cycle → the live heap just after" }, "heap start → live"), el("th", { class: "num" }, "goal")));
     for (const c of cs) {
-      t.append(el("tr", {},
+      const h = TuneChart.cycleHeap(c, res.samples || []);
+      t.append(el("tr", { "data-n": c.n },
         el("td", { class: "num" }, String(c.n)), el("td", { class: "num" }, c.atMs.toFixed(1) + " ms"),
         el("td", {}, c.forced ? (c.byTune ? "forced by tune (profile)" : "forced") : "automatic"),
         el("td", { class: "num" }, c.pauseMs.toFixed(3) + " ms"), el("td", { class: "num" }, c.concurrentMs.toFixed(2) + " ms"),
-        el("td", { class: "num" }, heapSizes(c, res.samples || [])), el("td", { class: "num" }, c.goalMB ? c.goalMB + " MB" : goalOf(c, res.samples || []))));
+        el("td", { class: "num", title: h.exact ? "from gctrace" : "gctrace says " + c.heapStartMB + "→" + c.heapEndMB + "→" + c.liveMB + " MB (whole MB); these sizes are the runtime/metrics samples just before and after the cycle" }, h.heap), el("td", { class: "num" }, h.goal)));
     }
     p.append(t);
   }
+
+  // ---- knobs, share link (issue 17, point 8)
+  // knobFields are the knob inputs, named by their field of the API's
+  // "knobs" object.
+  const knobFields = ["gogc", "gomemlimit", "gomaxprocs", "godebug", "gcflags"];
+  // getKnobs reads the knob inputs: only the ones set, GOMAXPROCS as a
+  // number (the server checks them all and says what is wrong).
+  function getKnobs() {
+    const k = {};
+    for (const f of knobFields) {
+      const v = $("knob-" + f).value.trim();
+      if (!v) continue;
+      k[f] = f === "gomaxprocs" && /^[0-9]+$/.test(v) ? Number(v) : v;
+    }
+    return k;
+  }
+  function knobsOrUndefined() {
+    const k = getKnobs();
+    return Object.keys(k).length ? k : undefined;
+  }
+  function setKnobs(k) {
+    for (const f of knobFields) $("knob-" + f).value = k && k[f] !== undefined && k[f] !== null ? String(k[f]) : "";
+    showKnobs();
+  }
+  function showKnobs() {
+    const k = getKnobs();
+    const names = { gogc: "GOGC", gomemlimit: "GOMEMLIMIT", gomaxprocs: "GOMAXPROCS", godebug: "GODEBUG", gcflags: "gcflags" };
+    const txt = Object.keys(k).map((f) => names[f] + "=" + k[f]).join(" ");
+    $("knobs-summary").textContent = txt || "defaults";
+    if (txt) $("knobs").open = true;
+  }
+  for (const f of knobFields) $("knob-" + f).addEventListener("input", () => { showKnobs(); saveDraftSoon(); });
+  // experiment is what Save, Share and the kept draft hold.
+  function experiment() {
+    const e = { tune: 1, code: editor.getText(), input: $("input").value, mode };
+    const k = getKnobs();
+    if (Object.keys(k).length) e.knobs = k;
+    return e;
+  }
+  // renderKnobs shows the run's knobs as the server applied them and the
+  // settings the child reports it ran with.
+  // markKnobError outlines the knob a refusal names ("knob GOGC ..."), and
+  // clears the outline of the others.
+  function markKnobError(msg) {
+    const m = /^knobs?:? ?(GOGC|GOMEMLIMIT|GOMAXPROCS|GODEBUG|gcflags)\b/.exec(msg || "");
+    for (const f of knobFields) $("knob-" + f).classList.toggle("bad", !!m && m[1].toLowerCase() === f);
+    if (m) { $("knobs").open = true; $("knob-" + m[1].toLowerCase()).focus(); }
+  }
+  function renderKnobs(res) {
+    markKnobError("");
+    const p = $("tab-output");
+    if (!res.knobs && !res.runtime) return;
+    const dl = el("dl", { class: "kv", id: "knobs-result" });
+    if (res.knobs) {
+      const k = res.knobs;
+      const parts = [];
+      if (k.gogc) parts.push("GOGC=" + k.gogc);
+      if (k.gomemlimit) parts.push("GOMEMLIMIT=" + fmtBytes(Number(k.gomemlimit)));
+      if (k.gomaxprocs) parts.push("GOMAXPROCS=" + k.gomaxprocs);
+      if (k.godebug) parts.push("GODEBUG=" + k.godebug);
+      if (k.gcflags) parts.push("gcflags " + k.gcflags);
+      dl.append(el("dt", {}, "knobs"), el("dd", { id: "knobs-applied" }, parts.join(" · ")));
+    }
+    if (res.runtime) {
+      const r = res.runtime;
+      dl.append(el("dt", {}, "runtime"), el("dd", { id: "runtime-settings" },
+        "GOMAXPROCS " + r.gomaxprocs + " (of " + r.numCPU + " CPUs) · GOGC " + (r.gogc < 0 ? "off" : r.gogc) + " · GOMEMLIMIT " + (r.gomemlimit < 0 || r.gomemlimit > 2 ** 62 ? "none" : fmtBytes(r.gomemlimit)), childTag()));
+    }
+    const first = p.querySelector("dl.kv");
+    if (first) first.after(dl); else p.append(dl);
+  }
+
+  // The share link carries the experiment in its fragment: x= the JSON of
+  // experiment(), compressed (deflate-raw) and base64url-encoded. A fragment
+  // never reaches a server, and the link never carries the token: whoever
+  // opens it uses their own tune's address and token.
+  function b64url(bytes) {
+    let bin = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function unb64url(s) {
+    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  async function through(bytes, stream) {
+    const r = new Blob([bytes]).stream().pipeThrough(stream);
+    return new Uint8Array(await new Response(r).arrayBuffer());
+  }
+  async function shareLink() {
+    const json = new TextEncoder().encode(JSON.stringify(experiment()));
+    const z = await through(json, new CompressionStream("deflate-raw"));
+    return location.origin + "/#x=" + b64url(z);
+  }
+  // readShared returns the experiment of the page's x=... fragment, null
+  // when there is none, or {error} when it cannot be read.
+  async function readShared() {
+    const m = /(?:^#|&)x=([0-9A-Za-z_-]+)/.exec(startHash);
+    if (!m) return null;
+    if (location.hash) history.replaceState(null, "", location.pathname);
+    try {
+      const json = new TextDecoder().decode(await through(unb64url(m[1]), new DecompressionStream("deflate-raw")));
+      const exp = JSON.parse(json);
+      if (!exp || typeof exp.code !== "string") throw new Error("no code in it");
+      return { code: exp.code, input: typeof exp.input === "string" ? exp.input : "", mode: exp.mode, knobs: exp.knobs || {} };
+    } catch (e) {
+      setStatus("the shared link cannot be read (" + e.message + "): it was cut or changed", "err");
+      return { error: e.message };
+    }
+  }
+  // A share link (or the token) pasted into the address bar of an open
+  // page changes only the fragment, which loads nothing: reload to read it.
+  window.addEventListener("hashchange", () => {
+    if (/(?:^#|&)(?:x|token)=/.test(location.hash)) location.reload();
+  });
+  $("share").addEventListener("click", async () => {
+    try {
+      const link = await shareLink();
+      $("share-box").hidden = false;
+      $("share-link").value = link;
+      $("share-link").select();
+      let copied = false;
+      try { await navigator.clipboard.writeText(link); copied = true; } catch (e) { /* not allowed: the field is selected for Ctrl+C */ }
+      $("share-note").textContent = (copied ? "copied · " : "") + link.length + " characters; the link holds the code, input, mode and knobs, not the token";
+      document.body.dataset.shareLink = link;
+    } catch (e) {
+      setStatus("cannot make the share link: " + e.message, "err");
+    }
+  });
 
   // ---- start
   async function showSandbox() {
@@ -750,9 +800,14 @@
     }
   }
   async function init() {
+    const shared = await readShared();
     if (!token) {
-      setStatus("no token: open the address that zerogc tune printed (it ends in #token=...)", "err");
+      if (shared && shared.code !== undefined) {
+        load(shared, "shared link");
+        setStatus("the shared experiment is loaded and kept; to run it, open the address that zerogc tune printed (it ends in #token=...) in this browser", "err");
+      } else setStatus("no token: open the address that zerogc tune printed (it ends in #token=...)", "err");
       $("run").disabled = true;
+      document.body.dataset.shared = shared ? (shared.error ? "error" : "1") : "";
       return;
     }
     try {
@@ -766,7 +821,10 @@
     const sel = $("sample");
     for (const s of samples) sel.append(el("option", { value: s.id }, s.title));
     const draft = loadDraft();
-    if (draft && typeof draft.code === "string") {
+    document.body.dataset.shared = shared ? (shared.error ? "error" : "1") : "";
+    if (shared && !shared.error) {
+      load(shared, "shared link");
+    } else if (draft && typeof draft.code === "string") {
       load(draft, "your last code (kept across reloads)");
     } else if (samples.length) load(samples[0]);
     showSandbox();
