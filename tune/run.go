@@ -111,6 +111,7 @@ type Runner struct {
 	// stop ends the run in progress: set by Run while it owns dir, read
 	// by Stop from any goroutine.
 	stop atomic.Pointer[stopper]
+	tc   toolchains // other Go releases (goversion.go)
 }
 
 // stopper cancels one run and says why.
@@ -162,7 +163,7 @@ func NewRunner(opt Options) (*Runner, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	r := &Runner{opt: opt, dir: dir, lock: lock, lang: m[1], env: env, sb: probeSandbox()}
+	r := &Runner{opt: opt, dir: dir, lock: lock, lang: m[1], env: env, sb: probeSandbox(), tc: toolchains{installed: env}}
 	// A run as another user (nobody, when tune is root) must be able to
 	// reach its directory inside this one.
 	if r.sb.runUID != os.Geteuid() {
@@ -272,7 +273,12 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	if req.Baseline != nil && !req.Bench {
 		return nil, errors.New(`a baseline is compared with a benchmark run: add "bench": true`)
 	}
-	res := &Result{Mode: mode}
+	restore, err := r.switchToolchain(ctx, req.Go, onEvent)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
+	res := &Result{Mode: mode, GoVersion: r.env.version}
 	p, syntax, err := prepare(req.Code, req.Input, r.opt.SampleInterval, r.lang, req.Bench)
 	if err != nil {
 		return nil, err
@@ -395,9 +401,9 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (
 	defer cancel()
 	// No -trimpath: the standard library then shares the build cache
 	// with ordinary builds; normalizeOutput removes the temporary paths.
-	args := []string{r.opt.Go, "build", "-o", bin}
+	args := []string{r.goCommand(), "build", "-o", bin}
 	if bench {
-		args = []string{r.opt.Go, "test", "-c", "-vet=off", "-o", bin}
+		args = []string{r.goCommand(), "test", "-c", "-vet=off", "-o", bin}
 	}
 	if mode == "debug" {
 		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2 -d=ssa/check_bce/debug=1")
@@ -412,7 +418,7 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (
 	if err := os.MkdirAll(filepath.Join(r.dir, "tmp"), 0o700); err != nil {
 		return "", err
 	}
-	cmd := r.sb.command(ctx, r.buildStage(mod, r.opt.Go, args), false)
+	cmd := r.sb.command(ctx, r.buildStage(mod, args[0], args), false)
 	cmd.WaitDelay = 5 * time.Second
 	// The assembly of a large snippet is large; keep a bounded amount.
 	buf := &capBuffer{max: maxBuildOutput}

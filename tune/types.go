@@ -22,6 +22,11 @@ type Request struct {
 	// Baseline, with Bench, is the "bench" object of an earlier result:
 	// the answer then compares this run with it (Result.Comparison).
 	Baseline *BenchRun `json:"baseline,omitempty"`
+
+	// Go is the Go release to build and run with, such as "go1.27.3":
+	// fetched through the module proxy at its first use (see
+	// goversion.go). Empty means the installed toolchain.
+	Go string `json:"go,omitempty"`
 }
 
 // Result is everything one run produced. It is the body of the answer to
@@ -29,6 +34,9 @@ type Request struct {
 type Result struct {
 	Mode  string `json:"mode"`
 	Entry string `json:"entry,omitempty"` // the function that was called
+	// GoVersion is the toolchain that built and ran the snippet, such as
+	// "go1.26.8".
+	GoVersion string `json:"goVersion,omitempty"`
 
 	// Error says why the run did not complete: the snippet did not compile,
 	// was killed at the timeout or the memory limit, or exited by itself.
