@@ -789,6 +789,9 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 	}
 	if gotEnd {
 		res.NumGC, res.NumForcedGC = done.NumGC, done.NumForcedGC
+		if res.Alloc != nil {
+			res.Alloc.Lines = allocLines(done.Sites) // lineallocs.go
+		}
 		sort.Slice(done.Sites, func(i, j int) bool { return done.Sites[i].Bytes > done.Sites[j].Bytes })
 		if len(done.Sites) > maxSites {
 			done.Sites = done.Sites[:maxSites]

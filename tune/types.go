@@ -197,6 +197,9 @@ type Alloc struct {
 	NewThreads int     `json:"newThreads"`
 	DurationMs float64 `json:"durationMs"`
 	Sites      []Site  `json:"sites"`
+	// Lines is what each line of the snippet allocated, all sites
+	// counted (Sites keeps the heaviest 30).
+	Lines []LineAlloc `json:"lines,omitempty"`
 }
 
 // Site is an allocation site: a line of the snippet, and the function it

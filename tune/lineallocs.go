@@ -1,0 +1,56 @@
+package tune
+
+import "sort"
+
+// LineAlloc is what one line of the snippet allocated during the call,
+// measured: the heap profile's records (MemProfileRate = 1, so every
+// allocation) whose innermost snippet frame is this line, whether the
+// line allocated itself or called a function that did (Via). It is
+// child-reported, like the rest of the profile.
+type LineAlloc struct {
+	Line    int      `json:"line"`
+	Bytes   int64    `json:"bytes"`
+	Objects int64    `json:"objects"`
+	Funcs   []string `json:"funcs"`         // the snippet functions the line belongs to
+	Via     []string `json:"via,omitempty"` // the callees that allocated, for a line that allocated through a call
+}
+
+// allocLines sums sites per line, before the list of sites is cut to its
+// heaviest (maxSites), so that every line that allocated is counted.
+// Lines come in order.
+func allocLines(sites []Site) []LineAlloc {
+	by := map[int]*LineAlloc{}
+	for _, s := range sites {
+		if s.Line <= 0 {
+			continue
+		}
+		la := by[s.Line]
+		if la == nil {
+			la = &LineAlloc{Line: s.Line}
+			by[s.Line] = la
+		}
+		la.Bytes += s.Bytes
+		la.Objects += s.Objects
+		la.Funcs = appendNew(la.Funcs, s.Func)
+		if s.Via != "" {
+			la.Via = appendNew(la.Via, s.Via)
+		}
+	}
+	out := make([]LineAlloc, 0, len(by))
+	for _, la := range by {
+		sort.Strings(la.Funcs)
+		sort.Strings(la.Via)
+		out = append(out, *la)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
