@@ -120,7 +120,8 @@ func (r *Runner) toolchain(ctx context.Context, version string, onEvent func(Eve
 // no such release, or the module proxy out of reach.
 func toolchainError(version, msg string, err error) error {
 	switch {
-	case strings.Contains(msg, "toolchain not available"), strings.Contains(msg, "invalid version"), strings.Contains(msg, "unknown revision"), strings.Contains(msg, "404 Not Found"), strings.Contains(msg, "410 Gone"):
+	case strings.Contains(msg, "toolchain not available"), strings.Contains(msg, "invalid version"), strings.Contains(msg, "unknown revision"), strings.Contains(msg, "404 Not Found"), strings.Contains(msg, "410 Gone"),
+		strings.Contains(msg, "not available"):
 		return fmt.Errorf("unknown Go version %q: the module proxy has no such release (%s)", version, msg)
 	case strings.Contains(msg, "dial tcp"), strings.Contains(msg, "lookup "), strings.Contains(msg, "no such host"), strings.Contains(msg, "connection refused"),
 		strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "TLS handshake"), strings.Contains(msg, "GOPROXY=off"), strings.Contains(msg, "network is unreachable"):

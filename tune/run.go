@@ -562,7 +562,10 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		"GOTRACEBACK=single",
 		// /usr/share/zoneinfo is out of reach: time zones come
 		// from GOROOT's copy.
-		"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
+		// The installed toolchain's, also for a snippet built by
+		// another release (whose GOROOT, in the module cache, the run's
+		// user may not reach).
+		"ZONEINFO=" + filepath.Join(r.tc.installed.root, "lib", "time", "zoneinfo.zip"),
 	}
 	if harness {
 		env = append(env, "GODEBUG=gctrace=1")
@@ -571,8 +574,8 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		Path: bin, Args: args, Dir: runDir,
 		Env:          env,
 		Landlock:     true,
-		ReadOnly:     []string{r.env.root},
-		NoExec:       []string{r.env.root},
+		ReadOnly:     []string{r.tc.installed.root},
+		NoExec:       []string{r.tc.installed.root},
 		ReadWrite:    []string{runDir, "/dev/null"},
 		AddressSpace: addressSpace,
 		Procs:        uint64(r.opt.MaxProcs),
