@@ -78,9 +78,13 @@ func TestIssue17_GoVersionErrors(t *testing.T) {
 	t.Setenv("GOPROXY", "http://127.0.0.1:9")
 	t.Setenv("GOSUMDB", "off")
 	start := time.Now()
-	_, err := r.Run(context.Background(), Request{Code: code, Go: "go1.21.1"}, nil)
+	var statuses []string
+	_, err := r.Run(context.Background(), Request{Code: code, Go: "go1.21.1"}, func(ev Event) { statuses = append(statuses, ev.Status) })
 	if err == nil || !strings.Contains(err.Error(), "module proxy is unreachable") {
 		t.Errorf("unreachable proxy (after %v): %v", time.Since(start), err)
+	}
+	if len(statuses) == 0 || statuses[0] != "fetching go1.21.1" {
+		t.Errorf("statuses while fetching: %q, want \"fetching go1.21.1\" first", statuses)
 	}
 	// A release that does not exist, asked of the real proxy.
 	os.Unsetenv("GOPROXY")

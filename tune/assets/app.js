@@ -176,6 +176,7 @@
   function onEvent(type, data) {
     const ev = JSON.parse(data);
     if (type === "status") {
+      toolchainStatus(ev.status);
       if (ev.status === "building") setStatus("building…", "busy");
       if (ev.status === "checking") setStatus("checking which functions can allocate…", "busy");
       if (ev.status === "running") {
@@ -795,6 +796,16 @@
     else p.append(h, note, t);
   }
 
+  // toolchainStatus shows the progress of fetching another Go release
+  // (status events "fetching go1.27.3…" and "go1.27.3 ready").
+  function toolchainStatus(st) {
+    if (!st || !(/^fetching go/.test(st) || / ready \(/.test(st))) return;
+    setStatus(st + (/ready/.test(st) ? "" : "…"), "busy");
+    const c = $("cmp-progress");
+    if (c) c.textContent = st;
+    document.body.dataset.toolchainStatus = st;
+  }
+
   // afterRender runs after the page shows a result.
   function afterRender(res) {
     renderAllocLines(res);
@@ -972,7 +983,8 @@
     p.append(el("div", { class: "bench-actions" },
       el("button", { type: "button", id: "cmp-keep", disabled: !last || running, onclick: () => { cmp.a = { res: last, label: runLabel(last, "kept") }; cmp.b = null; cmp.waitB = true; renderCompare(); } }, "Keep the last run as A"),
       el("button", { type: "button", id: "cmp-both", disabled: running, onclick: () => runOnBoth(false) }, "Run on installed Go and on"), goIn,
-      el("button", { type: "button", id: "cmp-both-bench", disabled: running, onclick: () => runOnBoth(true) }, "Bench on both")));
+      el("button", { type: "button", id: "cmp-both-bench", disabled: running, onclick: () => runOnBoth(true) }, "Bench on both"),
+      el("span", { id: "cmp-progress", class: "empty" })));
     if (!cmp.a) { p.append(el("p", { class: "empty" }, "Keep a run as A, then run again (edited code, Debug, another Go release); or run the snippet on the installed Go and on another release at once (the release is fetched through the module proxy at its first use, then cached).")); return; }
     const A = cmp.a.res, B = cmp.b ? cmp.b.res : null;
     const t = el("table", { id: "cmp-summary" }, el("tr", {}, el("th", {}, ""), el("th", {}, "A: " + cmp.a.label), el("th", {}, B ? "B: " + cmp.b.label : "B: the next run")));
