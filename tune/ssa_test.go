@@ -2,6 +2,9 @@ package tune
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +126,44 @@ func TestIssue17_SSABadInput(t *testing.T) {
 	res, err = r.SSA(ctx, SSARequest{Code: "package main\n\nfunc Run(s string) func() int {\n\treturn func() int { return len(s) }\n}\n", Func: "Run.func1"}, nil)
 	if err != nil || res.Error != "" || len(res.Passes) == 0 {
 		t.Errorf("closure Run.func1: %v %+v", err, res)
+	}
+}
+
+// TestIssue17_SSAEndpoint: POST /api/ssa needs the token and JSON, and
+// answers an unknown function with 400 and the reason.
+func TestIssue17_SSAEndpoint(t *testing.T) {
+	srv := startServer(t, Options{})
+	post := func(token, ct, body string) (int, string) {
+		req, _ := http.NewRequest("POST", base(srv)+"/api/ssa", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		if token != "" {
+			req.Header.Set("X-Tune-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	body, _ := json.Marshal(SSARequest{Code: ssaSnippet, Func: "Sum"})
+	if code, _ := post("", "application/json", string(body)); code != 403 {
+		t.Errorf("without the token: %d, want 403", code)
+	}
+	if code, _ := post(srv.Token(), "text/plain", string(body)); code != 415 {
+		t.Errorf("not JSON: %d, want 415", code)
+	}
+	if code, msg := post(srv.Token(), "application/json", `{"code": "package main", "fn": "x"}`); code != 400 || !strings.Contains(msg, "not an SSA request") {
+		t.Errorf("unknown field: %d %s", code, msg)
+	}
+	bad, _ := json.Marshal(SSARequest{Code: ssaSnippet, Func: "Missing"})
+	if code, msg := post(srv.Token(), "application/json", string(bad)); code != 400 || !strings.Contains(msg, `unknown function \"Missing\"`) {
+		t.Errorf("unknown function: %d %s", code, msg)
+	}
+	code, msg := post(srv.Token(), "application/json", string(body))
+	var res SSAResult
+	if err := json.Unmarshal([]byte(msg), &res); code != 200 || err != nil || res.Func != "Sum" || len(res.Passes) < 20 {
+		t.Errorf("SSA of Sum: %d %v %.300s", code, err, msg)
 	}
 }
