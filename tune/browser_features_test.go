@@ -149,6 +149,16 @@ func TestIssue17_BrowserAllocLinesAndSSA(t *testing.T) {
 	if allocated != ret || idle == 0 || bothOnIdle != idle {
 		t.Errorf("editor: line %d marked as allocated (want %d, string(out)); %d lines marked as escaping without allocating (%d of them also keep their escape mark); want at least one, all keeping it", allocated, ret, idle, bothOnIdle)
 	}
+	// The Escapes tab says beside each heap decision what its line
+	// allocated in this run.
+	p.do("opening the Escapes tab", p.tab("escapes"), chromedp.WaitVisible(chromedp.CSS(`#tab-escapes .esc`)))
+	tagged := p.str(`[...document.querySelectorAll('#tab-escapes .esc[data-kind="heap"]')].map(e => e.dataset.line + ':' + ((e.querySelector('.tag.measured') || {}).textContent || '')).join('; ')`)
+	if !strings.Contains(tagged, strconv.Itoa(ret)+":allocated 16 B in this run") || !strings.Contains(tagged, ":nothing allocated in this run") {
+		t.Errorf("Escapes tab, heap decisions with what was measured: %q", tagged)
+	}
+	if v := p.str(`document.getElementById('go-version').textContent`); v != srv.Runner().GoVersion() {
+		t.Errorf("Output tab names Go %q, want %s", v, srv.Runner().GoVersion())
+	}
 	p.do("opening the Allocations tab", p.tab("alloc"), chromedp.WaitVisible(chromedp.CSS(`#alloc-lines`)))
 	rows := p.str(`[...document.querySelectorAll('#alloc-lines tr[data-line]')].map(r => r.dataset.line + ':' + r.className + ':' + r.dataset.measured).join(' ')`)
 	if !strings.Contains(rows, strconv.Itoa(ret)+":allocated:") || !strings.Contains(rows, ":heapidle:0") {
@@ -202,7 +212,8 @@ func TestIssue17_BrowserAllocLinesAndSSA(t *testing.T) {
 // run B (assembly and escape decisions diffed), then the snippet on the
 // installed Go and on go1.27.3 side by side, benchmarks included. The
 // go1.27.3 part skips with the reason where the module proxy is out of
-// reach, except under CI=true.
+// reach, except under CI=true. The Compare tab's screenshot after the run
+// on both goes to $TUNE_SCREENSHOT_COMPARE if set.
 func TestIssue17_BrowserCompareAndGoVersion(t *testing.T) {
 	srv := startServer(t, Options{})
 	p := openPage(t, srv, 420*time.Second)
@@ -239,6 +250,15 @@ func TestIssue17_BrowserCompareAndGoVersion(t *testing.T) {
 	asmFns := p.num(`document.querySelectorAll('#tab-compare .cmp-asm').length`)
 	if !strings.Contains(goRow, srv.Runner().GoVersion()) || !strings.Contains(goRow, otherGo) || strings.Count(results, "(99999, 199998)") != 2 || asmFns == 0 {
 		t.Errorf("installed against %s: Go row %q, results %q, %d functions of assembly compared", otherGo, goRow, results, asmFns)
+	}
+	if out := os.Getenv("TUNE_SCREENSHOT_COMPARE"); out != "" {
+		png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.do("benching on both",
 		chromedp.Click(chromedp.CSS(`#cmp-both-bench`)),

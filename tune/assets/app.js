@@ -361,6 +361,7 @@
       else { returned = "(no result: the function returns nothing)"; tag = childTag(); }
       dl.append(el("dt", {}, "returned"), el("dd", {}, el("span", { id: "result" }, returned), tag));
       dl.append(el("dt", {}, "mode"), el("dd", {}, res.mode === "debug" ? "Debug (-gcflags=all=-N -l)" : "Release"));
+      if (res.goVersion) dl.append(el("dt", {}, "Go"), el("dd", { id: "go-version" }, res.goVersion));
       dl.append(el("dt", {}, "ran"), el("dd", {}, fmtMs(res.runMs), tuneTag()));
       if (res.peakMemory) dl.append(el("dt", {}, "peak memory"), el("dd", {}, fmtBytes(res.peakMemory) + " resident, all processes", tuneTag()));
       if (res.signal) dl.append(el("dt", {}, "ended by"), el("dd", { id: "ended" }, "signal: " + res.signal + (res.killed ? " (sent by tune: " + res.killed + ")" : ""), tuneTag()));
@@ -454,7 +455,7 @@
       if (escFilter[d.kind] === false) continue;
       const box = el("div", { class: "esc", "data-line": d.line, "data-kind": d.kind },
         el("span", { class: "badge " + d.kind }, d.kind), lineLink(d.line, "line " + d.line + ":" + d.col), "  ", d.message,
-        d.func ? el("span", { class: "empty" }, " in " + d.func) : null);
+        d.func ? el("span", { class: "empty" }, " in " + d.func) : null, measuredTag(res, d));
       if (d.chain && d.chain.length) {
         box.append(el("details", {}, el("summary", {}, "why (" + d.chain.length + " steps)"), el("ol", {}, d.chain.map((c) => el("li", {}, c)))));
       }
@@ -767,6 +768,16 @@
       marks.push({ line, col: 1, severity: "info", cls: tag(line, "heapidle"), source: "heap profile (measured)",
         message: "escapes to the heap, but allocated nothing in this run" });
     }
+  }
+  // measuredTag is what the heap profile measured on the line of a heap
+  // decision, for the Escapes tab: the bytes it allocated in this run, or
+  // that it allocated nothing.
+  function measuredTag(res, d) {
+    if (!heapKinds(d) || !res.alloc || !res.alloc.lines) return null;
+    const l = res.alloc.lines.find((x) => x.line === d.line);
+    return l
+      ? el("span", { class: "tag measured allocated", title: "measured: the heap profile of this run (MemProfileRate = 1)" }, "allocated " + fmtBytes(l.bytes) + " in this run")
+      : el("span", { class: "tag measured idle", title: "measured: the heap profile of this run (MemProfileRate = 1)" }, "nothing allocated in this run");
   }
   // renderAllocLines adds the per-line table to the Allocations tab: each
   // line that allocated or that the compiler marks as escaping, linked to
