@@ -219,6 +219,11 @@ func TestIssue17_BrowserCompareAndGoVersion(t *testing.T) {
 	p := openPage(t, srv, 420*time.Second)
 	n := p.runs()
 	p.do("running the escape sample", p.pick("escape"), chromedp.Click(chromedp.CSS(`#run`)), p.waitRuns(n+1))
+	// label is inlined at line 21: the compiler reports its escapes
+	// there, the heap profile its allocations on its own line 27.
+	if under, idle := p.editorLine("tune-allocunder"), p.num(`document.querySelectorAll('.cm-content .cm-line.tune-heapidle').length`); under != 21 || idle != 0 || p.editorLine("tune-allocated") != 27 {
+		t.Errorf("escape sample: line %d marked as allocating in its callees (want 21), line %d as allocating (want 27), %d as allocating nothing (want 0)", under, p.editorLine("tune-allocated"), idle)
+	}
 	p.do("keeping it as A and running it in Debug",
 		p.tab("compare"), chromedp.Click(chromedp.CSS(`#cmp-keep`)),
 		chromedp.Click(chromedp.CSS(`#mode button[data-mode="debug"]`)),

@@ -45,9 +45,42 @@ func TestAllocLinesSums(t *testing.T) {
 		{Func: "Run", Line: 3, Via: "fmt.Sprintf", Bytes: 16, Objects: 1},
 		{Func: "Run", Line: 7, Via: "strconv.Itoa", Bytes: 8, Objects: 1},
 		{Func: "Run.func1", Line: 7, Bytes: 8, Objects: 1},
-	})
-	if len(got) != 2 || got[0].Line != 3 || got[1].Line != 7 || got[1].Bytes != 116 || got[1].Objects != 4 ||
+	}, []LineAlloc{{Line: 9, Bytes: 24, Objects: 3}})
+	if len(got) != 3 || got[0].Line != 3 || got[1].Line != 7 || got[2].Line != 9 || got[2].Bytes != 0 || got[2].UnderBytes != 24 || got[2].UnderObjects != 3 || got[1].Bytes != 116 || got[1].Objects != 4 ||
 		len(got[1].Funcs) != 2 || len(got[1].Via) != 1 || got[0].Via[0] != "fmt.Sprintf" {
 		t.Errorf("allocLines = %+v", got)
+	}
+}
+
+// TestIssue17_AllocLinesThroughCalls: in the escape sample, label is
+// inlined into Run's loop, so the compiler reports the escapes of its
+// fmt.Sprintf arguments at the call in Run, while the heap profile puts
+// the allocations on label's line; the call's line reads as allocating
+// under it, not as allocating nothing.
+func TestIssue17_AllocLinesThroughCalls(t *testing.T) {
+	code, err := os.ReadFile("_samples/escape.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, Options{})
+	res := mustRun(t, r, Request{Code: string(code), Input: "1000"}, nil)
+	if res.Error != "" || res.Alloc == nil {
+		t.Fatalf("run: %s", res.Error)
+	}
+	call := lineOf(t, string(code), "last = label(p)")
+	sprintf := lineOf(t, string(code), "return fmt.Sprintf")
+	by := map[int]LineAlloc{}
+	for _, l := range res.Alloc.Lines {
+		by[l.Line] = l
+	}
+	var heap []int
+	for _, d := range res.Escapes {
+		if d.Kind == "heap" || d.Kind == "moved" {
+			heap = append(heap, d.Line)
+		}
+	}
+	t.Logf("heap decisions on lines %v; lines %+v", heap, res.Alloc.Lines)
+	if c := by[call]; c.UnderBytes < by[sprintf].Bytes || by[sprintf].Bytes == 0 {
+		t.Errorf("line %d (the call) has %d bytes allocated under it, line %d (fmt.Sprintf) %d; want the call to carry the callee's", call, c.UnderBytes, sprintf, by[sprintf].Bytes)
 	}
 }

@@ -520,10 +520,11 @@ type harnessEvent struct {
 	Results []string `json:"results"`
 	Panic   string   `json:"panic"`
 	// done
-	Sites       []Site `json:"sites"`
-	NumGC       uint32 `json:"numGC"`
-	NumForcedGC uint32 `json:"numForcedGC"`
-	Error       string `json:"error"`
+	Sites       []Site      `json:"sites"`
+	CallLines   []LineAlloc `json:"callLines"` // lineallocs.go
+	NumGC       uint32      `json:"numGC"`
+	NumForcedGC uint32      `json:"numForcedGC"`
+	Error       string      `json:"error"`
 }
 
 // execute runs the built snippet (args[0]) in the sandbox and fills res.
@@ -793,7 +794,7 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 	if gotEnd {
 		res.NumGC, res.NumForcedGC = done.NumGC, done.NumForcedGC
 		if res.Alloc != nil {
-			res.Alloc.Lines = allocLines(done.Sites) // lineallocs.go
+			res.Alloc.Lines = allocLines(done.Sites, done.CallLines) // lineallocs.go
 		}
 		sort.Slice(done.Sites, func(i, j int) bool { return done.Sites[i].Bytes > done.Sites[j].Bytes })
 		if len(done.Sites) > maxSites {

@@ -749,6 +749,7 @@
   function allocMarks(res, marks) {
     const a = res.alloc;
     if (!a || !a.lines) return;
+    const own = (l) => l && (l.bytes > 0 || l.objects > 0);
     const measured = new Map(a.lines.map((l) => [l.line, l]));
     const firstCls = new Map();
     for (const m of marks) if (m.cls && !firstCls.has(m.line)) firstCls.set(m.line, m);
@@ -758,16 +759,30 @@
       if (m.cls !== "error") m.cls += " tune-" + cls;
       return null;
     };
+    const heapLines = new Set((res.escapes || []).filter(heapKinds).map((d) => d.line));
     for (const l of a.lines) {
-      marks.push({ line: l.line, col: 1, severity: "warning", cls: tag(l.line, "allocated"), source: "heap profile (measured)",
-        message: "allocated " + fmtBytes(l.bytes) + " in " + fmtInt(l.objects) + " object" + (l.objects === 1 ? "" : "s") + " in this run" + (l.via && l.via.length ? ", through " + l.via.join(", ") : "") });
+      if (own(l)) {
+        marks.push({ line: l.line, col: 1, severity: "warning", cls: tag(l.line, "allocated"), source: "heap profile (measured)",
+          message: "allocated " + fmtBytes(l.bytes) + " in " + fmtInt(l.objects) + " object" + (l.objects === 1 ? "" : "s") + " in this run" + (l.via && l.via.length ? ", through " + l.via.join(", ") : "") + under(l, "; besides, ") });
+      } else if (heapLines.has(l.line) && l.underBytes) {
+        // An escape reported at a call (an inlined callee's escapes are
+        // reported where it is inlined), with the allocations on the
+        // callee's lines.
+        marks.push({ line: l.line, col: 1, severity: "warning", cls: tag(l.line, "allocunder"), source: "heap profile (measured)",
+          message: "allocated nothing on this line itself" + under(l, "; ") });
+      }
     }
     const idle = new Set();
-    for (const d of res.escapes || []) if (heapKinds(d) && !measured.has(d.line)) idle.add(d.line);
+    for (const line of heapLines) if (!measured.has(line)) idle.add(line);
     for (const line of idle) {
       marks.push({ line, col: 1, severity: "info", cls: tag(line, "heapidle"), source: "heap profile (measured)",
         message: "escapes to the heap, but allocated nothing in this run" });
     }
+  }
+  // under describes what was allocated in the snippet functions a line
+  // calls (inlined or not).
+  function under(l, sep) {
+    return l.underBytes ? sep + fmtBytes(l.underBytes) + " in " + fmtInt(l.underObjects) + " object" + (l.underObjects === 1 ? "" : "s") + " in the snippet functions it calls (inlined or not)" : "";
   }
   // measuredTag is what the heap profile measured on the line of a heap
   // decision, for the Escapes tab: the bytes it allocated in this run, or
@@ -775,8 +790,10 @@
   function measuredTag(res, d) {
     if (!heapKinds(d) || !res.alloc || !res.alloc.lines) return null;
     const l = res.alloc.lines.find((x) => x.line === d.line);
+    const title = "measured: the heap profile of this run (MemProfileRate = 1)";
+    if (l && !(l.bytes > 0 || l.objects > 0) && l.underBytes) return el("span", { class: "tag measured allocated", title }, fmtBytes(l.underBytes) + " allocated in the functions it calls");
     return l
-      ? el("span", { class: "tag measured allocated", title: "measured: the heap profile of this run (MemProfileRate = 1)" }, "allocated " + fmtBytes(l.bytes) + " in this run")
+      ? el("span", { class: "tag measured allocated", title }, "allocated " + fmtBytes(l.bytes) + " in this run")
       : el("span", { class: "tag measured idle", title: "measured: the heap profile of this run (MemProfileRate = 1)" }, "nothing allocated in this run");
   }
   // renderAllocLines adds the per-line table to the Allocations tab: each
@@ -791,13 +808,17 @@
     for (const d of res.escapes || []) if (heapKinds(d)) esc.set(d.line, (esc.get(d.line) || []).concat(d.message));
     const lines = [...new Set([...measured.keys(), ...esc.keys()])].sort((x, y) => x - y);
     if (!lines.length) return;
-    const t = el("table", { id: "alloc-lines" }, el("tr", {}, el("th", {}, "line"), el("th", {}, "measured in this run"), el("th", { class: "num" }, "bytes"), el("th", { class: "num" }, "objects"), el("th", {}, "escape analysis (compiler)")));
+    const t = el("table", { id: "alloc-lines" }, el("tr", {}, el("th", {}, "line"), el("th", {}, "measured in this run"), el("th", { class: "num" }, "bytes"), el("th", { class: "num" }, "objects"), el("th", { class: "num" }, "in the functions it calls"), el("th", {}, "escape analysis (compiler)")));
     for (const n of lines) {
       const m = measured.get(n), e = esc.get(n) || [];
-      t.append(el("tr", { "data-line": n, "data-measured": m ? String(m.bytes) : "0", class: m ? "allocated" : "heapidle" },
+      const mine = m && (m.bytes > 0 || m.objects > 0);
+      if (!mine && !e.length) continue; // only a caller: shown on its callee's line
+      const kind = mine ? "allocated" : m && m.underBytes ? "allocunder" : "heapidle";
+      t.append(el("tr", { "data-line": n, "data-measured": mine ? String(m.bytes) : "0", class: kind },
         el("td", {}, lineLink(n, String(n))),
-        el("td", {}, m ? "allocated" + (m.via && m.via.length ? " (through " + m.via.join(", ") + ")" : "") : "nothing allocated"),
-        el("td", { class: "num" }, m ? fmtBytes(m.bytes) : "0"), el("td", { class: "num" }, m ? fmtInt(m.objects) : "0"),
+        el("td", {}, mine ? "allocated" + (m.via && m.via.length ? " (through " + m.via.join(", ") + ")" : "") : kind === "allocunder" ? "nothing on this line; in the functions it calls" : "nothing allocated"),
+        el("td", { class: "num" }, mine ? fmtBytes(m.bytes) : "0"), el("td", { class: "num" }, mine ? fmtInt(m.objects) : "0"),
+        el("td", { class: "num" }, m && m.underBytes ? fmtBytes(m.underBytes) + " · " + fmtInt(m.underObjects) : "—"),
         el("td", {}, e.length ? e.length + " heap mark" + (e.length === 1 ? "" : "s") + ": " + e.join("; ") : "—")));
     }
     const h = el("h3", {}, "Per line: measured against escape analysis");
@@ -1037,7 +1058,8 @@
     for (const k of only(eb, ea)) ul.append(el("li", { class: "add" }, "B only: ", lineLink(lineOf(k), k.split(" ")[1]), " ", k.slice(k.indexOf(" ", 5) + 1)));
     p.append(el("h3", {}, "Escape and inlining decisions: " + [...ea].filter((k) => eb.has(k)).length + " the same, " + only(ea, eb).length + " only in A, " + only(eb, ea).length + " only in B"), ul);
     // Allocations per line.
-    const la = new Map(((A.alloc || {}).lines || []).map((l) => [l.line, l])), lb = new Map(((B.alloc || {}).lines || []).map((l) => [l.line, l]));
+    const ownLines = (r) => ((r.alloc || {}).lines || []).filter((l) => l.bytes > 0 || l.objects > 0).map((l) => [l.line, l]);
+    const la = new Map(ownLines(A)), lb = new Map(ownLines(B));
     const lines = [...new Set([...la.keys(), ...lb.keys()])].sort((x, y) => x - y);
     if (lines.length) {
       const at = el("table", { id: "cmp-alloc" }, el("tr", {}, el("th", {}, "line"), el("th", { class: "num" }, "A bytes"), el("th", { class: "num" }, "A objects"), el("th", { class: "num" }, "B bytes"), el("th", { class: "num" }, "B objects")));
