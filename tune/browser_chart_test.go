@@ -7,75 +7,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/input"
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// browserPage starts a headless Chromium with a fresh profile and returns
-// a context for its tab, which the test's end closes, and a function that
-// fails the test with the page's uncaught exceptions and console errors.
-func browserPage(t *testing.T, parent context.Context) (context.Context, func()) {
-	t.Helper()
-	chromium := findChromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1500, 920),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
-	var mu sync.Mutex
-	var errs []string
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		var msg string
-		switch e := ev.(type) {
-		case *cdpruntime.EventExceptionThrown:
-			msg = "exception: " + e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-		case *cdpruntime.EventConsoleAPICalled:
-			if e.Type == cdpruntime.ConsoleAPICalledTypeError {
-				msg = "console.error"
-				for _, a := range e.Args {
-					msg += " " + string(a.Value) + a.Description
-				}
-			}
-		}
-		if msg != "" {
-			mu.Lock()
-			errs = append(errs, msg)
-			mu.Unlock()
-		}
-	}))
-	// The first call starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		cancelCtx()
-		cancelAlloc()
-		t.Fatalf("starting chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 240*time.Second)
-	t.Cleanup(func() { cancel(); cancelCtx(); cancelAlloc() })
-	return ctx, func() {
-		t.Helper()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range errs {
-			t.Errorf("page: %s", e)
-		}
-	}
-}
 
 // page wraps the actions the browser tests repeat.
 type page struct {
@@ -183,7 +120,7 @@ func Run(s string) int {
 // panning, and the legend's toggles.
 func TestTuneBrowserChart(t *testing.T) {
 	srv := startServer(t, Options{})
-	ctx, pageErrors := browserPage(t, context.Background())
+	ctx, pageErrors := startBrowser(t, 240*time.Second)
 	p := page{t, ctx}
 	p.do("loading the page", chromedp.Navigate(srv.URL()), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
 	p.do("setting the code", setCodeJS(gcLoop))
@@ -293,7 +230,7 @@ func TestTuneBrowserChart(t *testing.T) {
 // kept edits and the share link (issue 17, point 8).
 func TestTuneBrowserKnobsAndShare(t *testing.T) {
 	srv := startServer(t, Options{})
-	ctx, pageErrors := browserPage(t, context.Background())
+	ctx, pageErrors := startBrowser(t, 240*time.Second)
 	p := page{t, ctx}
 	p.do("loading the page", chromedp.Navigate(srv.URL()), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)))
 	code := `package main
@@ -361,7 +298,7 @@ func Run(s string) int {
 	// A fresh browser (another profile: nothing kept) opens the link:
 	// without a token it shows the experiment and says how to run it; with
 	// the token beside it in the fragment it is ready to run.
-	ctx2, pageErrors2 := browserPage(t, context.Background())
+	ctx2, pageErrors2 := startBrowser(t, 240*time.Second)
 	q := page{t, ctx2}
 	restored := func() string {
 		return strings.Join(decodeStrings(t, q.str(`JSON.stringify([window.tuneEditor.getText(), document.getElementById('input').value, document.querySelector('#mode button.on').dataset.mode, document.getElementById('knob-gogc').value, document.getElementById('knob-gomaxprocs').value, location.hash])`)), "\x00")

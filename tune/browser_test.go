@@ -50,10 +50,13 @@ func evalString(t *testing.T, ctx context.Context, js string) string {
 	return s
 }
 
-func TestTuneBrowser(t *testing.T) {
+// startBrowser starts a headless Chromium with a fresh profile and returns
+// a context for its tab, bounded by timeout and closed at the test's end,
+// and a function that fails the test with the page's uncaught exceptions
+// and console errors.
+func startBrowser(t *testing.T, timeout time.Duration) (context.Context, func()) {
+	t.Helper()
 	chromium := findChromium(t)
-	srv := startServer(t, Options{})
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
@@ -67,11 +70,9 @@ func TestTuneBrowser(t *testing.T) {
 		chromedp.WindowSize(1500, 920),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	// Collect the page's uncaught exceptions and console errors.
-	var pageErrMu sync.Mutex
-	var pageErrs []string
-	listener := chromedp.WithListener(func(ev any) {
+	var mu sync.Mutex
+	var errs []string
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
 		var msg string
 		switch e := ev.(type) {
 		case *cdpruntime.EventExceptionThrown:
@@ -88,19 +89,33 @@ func TestTuneBrowser(t *testing.T) {
 			}
 		}
 		if msg != "" {
-			pageErrMu.Lock()
-			pageErrs = append(pageErrs, msg)
-			pageErrMu.Unlock()
+			mu.Lock()
+			errs = append(errs, msg)
+			mu.Unlock()
 		}
-	})
-	ctx, cancelCtx := chromedp.NewContext(actx, listener)
-	defer cancelCtx()
+	}))
 	// The first call starts the browser; it must not carry a timeout.
 	if err := chromedp.Do(ctx); err != nil {
+		cancelCtx()
+		cancelAlloc()
 		t.Fatalf("starting chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 240*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancel(); cancelCtx(); cancelAlloc() })
+	return ctx, func() {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range errs {
+			t.Errorf("page: %s", e)
+		}
+	}
+}
+
+func TestTuneBrowser(t *testing.T) {
+	srv := startServer(t, Options{})
+
+	ctx, pageErrors := startBrowser(t, 240*time.Second)
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -353,11 +368,7 @@ func TestTuneBrowser(t *testing.T) {
 		}
 	}
 
-	pageErrMu.Lock()
-	for _, e := range pageErrs {
-		t.Errorf("page: %s", e)
-	}
-	pageErrMu.Unlock()
+	pageErrors()
 	if result != "15000000" {
 		t.Errorf("returned value shown = %q, want 15000000", result)
 	}

@@ -10,7 +10,10 @@
 //
 // A request with Bench runs the snippet's benchmarks instead (go test -bench
 // -benchmem in the sandbox) and, given a baseline, compares the two runs
-// with benchstat's statistics (CompareBench).
+// with benchstat's statistics (CompareBench). Runner.SSA shows one
+// function's SSA after each compiler pass (POST /api/ssa), a request's Go
+// field builds with another Go release fetched through the module proxy,
+// and Alloc.Lines sums the heap profile per snippet line.
 //
 // A snippet's first exported function that takes one string is called
 // with the input (the contract of the .NET Tune this re-does in Go):
@@ -23,6 +26,6 @@
 // network namespaces, Landlock, a memory limit for the whole process tree
 // and a process-count limit; Protections says which are on). Server serves
 // it as a web page with a CodeMirror editor and a JSON API (POST /api/run,
-// POST /api/stop, GET /api/events, GET /api/info) on the loopback
+// POST /api/ssa, POST /api/stop, GET /api/events, GET /api/info) on the loopback
 // interface, behind a random token sent in a header, never in a cookie.
 package tune

@@ -192,7 +192,8 @@ func inlining(ds []Decision) []Inlining {
 var (
 	// asmFunc matches the header the compiler's -S prints for a function:
 	// "tuneexp/snippet.Run STEXT size=298 args=0x10 locals=0x30 funcid=0x0 align=0x0".
-	asmFunc = regexp.MustCompile(`^(\S+) STEXT (?:\S+ )*?size=(\d+) args=(0x[0-9a-f]+) locals=(0x[0-9a-f]+)`)
+	// Go 1.27 prints align= between size= and args=.
+	asmFunc = regexp.MustCompile(`^(\S+) STEXT (?:\S+ )*?size=(\d+) (?:\S+ )*?args=(0x[0-9a-f]+) locals=(0x[0-9a-f]+)`)
 	// asmInst matches one instruction: "\t0x0004 00004 (file.go:13)\tJLS\t286".
 	asmInst = regexp.MustCompile(`^\t0x[0-9a-f]+ (\d+) \(([^)]*)\)\t(\S+)(?:\t(.*))?$`)
 	// asmCall matches a direct call target: "runtime.makeslice(SB)".

@@ -114,6 +114,7 @@ type Runner struct {
 	// knobs are the checked knobs of the run in progress (knobs.go): set
 	// by Run while it owns the runner (busy), read by build and execute.
 	knobs Knobs
+	tc    toolchains // other Go releases (goversion.go)
 }
 
 // stopper cancels one run and says why.
@@ -165,7 +166,7 @@ func NewRunner(opt Options) (*Runner, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	r := &Runner{opt: opt, dir: dir, lock: lock, lang: m[1], env: env, sb: probeSandbox()}
+	r := &Runner{opt: opt, dir: dir, lock: lock, lang: m[1], env: env, sb: probeSandbox(), tc: toolchains{installed: env}}
 	// A run as another user (nobody, when tune is root) must be able to
 	// reach its directory inside this one.
 	if r.sb.runUID != os.Geteuid() {
@@ -275,7 +276,12 @@ func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Re
 	if req.Baseline != nil && !req.Bench {
 		return nil, errors.New(`a baseline is compared with a benchmark run: add "bench": true`)
 	}
-	res := &Result{Mode: mode}
+	restore, err := r.switchToolchain(ctx, req.Go, onEvent)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
+	res := &Result{Mode: mode, GoVersion: r.env.version}
 	if err := r.setKnobs(req, res); err != nil {
 		return nil, err
 	}
@@ -401,9 +407,9 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (
 	defer cancel()
 	// No -trimpath: the standard library then shares the build cache
 	// with ordinary builds; normalizeOutput removes the temporary paths.
-	args := []string{r.opt.Go, "build", "-o", bin}
+	args := []string{r.goCommand(), "build", "-o", bin}
 	if bench {
-		args = []string{r.opt.Go, "test", "-c", "-vet=off", "-o", bin}
+		args = []string{r.goCommand(), "test", "-c", "-vet=off", "-o", bin}
 	}
 	if mode == "debug" {
 		args = append(args, "-gcflags=all=-N -l", "-gcflags="+snippetPkg+"=-N -l -S -m=2 -d=ssa/check_bce/debug=1"+r.knobs.gcflags())
@@ -418,7 +424,7 @@ func (r *Runner) build(ctx context.Context, mod, bin, mode string, bench bool) (
 	if err := os.MkdirAll(filepath.Join(r.dir, "tmp"), 0o700); err != nil {
 		return "", err
 	}
-	cmd := r.sb.command(ctx, r.buildStage(mod, r.opt.Go, args), false)
+	cmd := r.sb.command(ctx, r.buildStage(mod, args[0], args), false)
 	cmd.WaitDelay = 5 * time.Second
 	// The assembly of a large snippet is large; keep a bounded amount.
 	buf := &capBuffer{max: maxBuildOutput}
@@ -522,10 +528,11 @@ type harnessEvent struct {
 	Results []string `json:"results"`
 	Panic   string   `json:"panic"`
 	// done
-	Sites       []Site `json:"sites"`
-	NumGC       uint32 `json:"numGC"`
-	NumForcedGC uint32 `json:"numForcedGC"`
-	Error       string `json:"error"`
+	Sites       []Site      `json:"sites"`
+	CallLines   []LineAlloc `json:"callLines"` // lineallocs.go
+	NumGC       uint32      `json:"numGC"`
+	NumForcedGC uint32      `json:"numForcedGC"`
+	Error       string      `json:"error"`
 }
 
 // execute runs the built snippet (args[0]) in the sandbox and fills res.
@@ -563,7 +570,10 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		"GOTRACEBACK=single",
 		// /usr/share/zoneinfo is out of reach: time zones come
 		// from GOROOT's copy.
-		"ZONEINFO=" + filepath.Join(r.env.root, "lib", "time", "zoneinfo.zip"),
+		// The installed toolchain's, also for a snippet built by
+		// another release (whose GOROOT, in the module cache, the run's
+		// user may not reach).
+		"ZONEINFO=" + filepath.Join(r.tc.installed.root, "lib", "time", "zoneinfo.zip"),
 	}
 	godebug := ""
 	if harness {
@@ -574,8 +584,8 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		Path: bin, Args: args, Dir: runDir,
 		Env:          env,
 		Landlock:     true,
-		ReadOnly:     []string{r.env.root},
-		NoExec:       []string{r.env.root},
+		ReadOnly:     []string{r.tc.installed.root},
+		NoExec:       []string{r.tc.installed.root},
 		ReadWrite:    []string{runDir, "/dev/null"},
 		AddressSpace: addressSpace,
 		Procs:        uint64(r.opt.MaxProcs),
@@ -794,6 +804,9 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 	}
 	if gotEnd {
 		res.NumGC, res.NumForcedGC = done.NumGC, done.NumForcedGC
+		if res.Alloc != nil {
+			res.Alloc.Lines = allocLines(done.Sites, done.CallLines) // lineallocs.go
+		}
 		sort.Slice(done.Sites, func(i, j int) bool { return done.Sites[i].Bytes > done.Sites[j].Bytes })
 		if len(done.Sites) > maxSites {
 			done.Sites = done.Sites[:maxSites]

@@ -168,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /api/run", s.run)
 	api.HandleFunc("POST /api/stop", s.stop)
 	api.HandleFunc("GET /api/events", s.events)
+	api.HandleFunc("POST /api/ssa", s.ssa) // ssa.go
 	mux.Handle("/api/", s.needToken(api))
 	return s.guard(mux)
 }

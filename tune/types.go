@@ -26,6 +26,10 @@ type Request struct {
 	// Knobs are the run's GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and extra
 	// compiler flags (knobs.go), checked before the build.
 	Knobs *Knobs `json:"knobs,omitempty"`
+	// Go is the Go release to build and run with, such as "go1.27.3":
+	// fetched through the module proxy at its first use (see
+	// goversion.go). Empty means the installed toolchain.
+	Go string `json:"go,omitempty"`
 }
 
 // Result is everything one run produced. It is the body of the answer to
@@ -33,6 +37,9 @@ type Request struct {
 type Result struct {
 	Mode  string `json:"mode"`
 	Entry string `json:"entry,omitempty"` // the function that was called
+	// GoVersion is the toolchain that built and ran the snippet, such as
+	// "go1.26.8".
+	GoVersion string `json:"goVersion,omitempty"`
 
 	// Error says why the run did not complete: the snippet did not compile,
 	// was killed at the timeout or the memory limit, or exited by itself.
@@ -198,6 +205,9 @@ type Alloc struct {
 	NewThreads int     `json:"newThreads"`
 	DurationMs float64 `json:"durationMs"`
 	Sites      []Site  `json:"sites"`
+	// Lines is what each line of the snippet allocated, all sites
+	// counted (Sites keeps the heaviest 30).
+	Lines []LineAlloc `json:"lines,omitempty"`
 }
 
 // Site is an allocation site: a line of the snippet, and the function it

@@ -175,6 +175,7 @@
   function onEvent(type, data) {
     const ev = JSON.parse(data);
     if (type === "status") {
+      toolchainStatus(ev.status);
       if (ev.status === "building") setStatus("building…", "busy");
       if (ev.status === "checking") setStatus("checking which functions can allocate…", "busy");
       if (ev.status === "running") {
@@ -233,7 +234,9 @@
   // ---- run
   // run builds and runs the snippet; bench runs its benchmarks instead,
   // compared with the kept baseline if there is one.
-  async function run(bench) {
+  // extra, if given, is merged into the request (such as {go: "go1.27.3"});
+  // run returns the result, or undefined when the request was refused.
+  async function run(bench, extra) {
     bench = bench === true;
     if (running) return;
     running = true;
@@ -254,9 +257,9 @@
       const r = await api("/api/run", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(bench
+        body: JSON.stringify(Object.assign(bench
           ? { code: editor.getText(), mode, bench: true, baseline: baseline ? baseline.bench : undefined, knobs: knobsOrUndefined() }
-          : { code: editor.getText(), input: $("input").value, mode, knobs: knobsOrUndefined() }),
+          : { code: editor.getText(), input: $("input").value, mode, knobs: knobsOrUndefined() }, extra || {})),
       });
       const body = await r.json();
       if (!r.ok) throw new Error(body.error || r.statusText);
@@ -285,6 +288,7 @@
     if (bench && res.bench) showTab("bench");
     document.body.dataset.liveEvents = String(liveEvents);
     document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
+    return res;
   }
   $("run").addEventListener("click", () => run(false));
   $("bench").addEventListener("click", () => run(true));
@@ -326,7 +330,9 @@
     if (res.panicLine) {
       marks.push({ line: res.panicLine, col: 1, severity: "error", message: (res.panic || "panic").split("\n")[0], cls: "error", source: "panic" });
     }
+    allocMarks(res, marks);
     editor.mark(marks);
+    afterRender(res);
     if (res.compileErrors && res.compileErrors.length || res.panic) showTab("output");
   }
 
@@ -357,6 +363,7 @@
       else { returned = "(no result: the function returns nothing)"; tag = childTag(); }
       dl.append(el("dt", {}, "returned"), el("dd", {}, el("span", { id: "result" }, returned), tag));
       dl.append(el("dt", {}, "mode"), el("dd", {}, res.mode === "debug" ? "Debug (-gcflags=all=-N -l)" : "Release"));
+      if (res.goVersion) dl.append(el("dt", {}, "Go"), el("dd", { id: "go-version" }, res.goVersion));
       dl.append(el("dt", {}, "ran"), el("dd", {}, fmtMs(res.runMs), tuneTag()));
       if (res.peakMemory) dl.append(el("dt", {}, "peak memory"), el("dd", {}, fmtBytes(res.peakMemory) + " resident, all processes", tuneTag()));
       if (res.signal) dl.append(el("dt", {}, "ended by"), el("dd", { id: "ended" }, "signal: " + res.signal + (res.killed ? " (sent by tune: " + res.killed + ")" : ""), tuneTag()));
@@ -450,7 +457,7 @@
       if (escFilter[d.kind] === false) continue;
       const box = el("div", { class: "esc", "data-line": d.line, "data-kind": d.kind },
         el("span", { class: "badge " + d.kind }, d.kind), lineLink(d.line, "line " + d.line + ":" + d.col), "  ", d.message,
-        d.func ? el("span", { class: "empty" }, " in " + d.func) : null);
+        d.func ? el("span", { class: "empty" }, " in " + d.func) : null, measuredTag(res, d));
       if (d.chain && d.chain.length) {
         box.append(el("details", {}, el("summary", {}, "why (" + d.chain.length + " steps)"), el("ol", {}, d.chain.map((c) => el("li", {}, c)))));
       }
@@ -775,6 +782,354 @@
       setStatus("cannot make the share link: " + e.message, "err");
     }
   });
+
+  // ==== issue 17 (points 2, 3, 5, 7): SSA tab, allocations per line,
+  // Go versions and the Compare view. Defined in this section only; the
+  // rest of the page calls allocMarks and afterRender.
+  const otherGoDefault = "go1.27.3";
+  const heapKinds = (d) => d.kind === "heap" || d.kind === "moved";
+
+  // ---- point 7: allocations per line, measured (alloc.lines, from the
+  // heap profile), beside the escape marks.
+  // allocMarks adds to marks the run's per-line allocations: a line that
+  // allocated (its bytes and objects), and a line the compiler marks as
+  // escaping that allocated nothing in this run. A line's class is that
+  // of its first mark, so the first mark of such a line gets a second
+  // class (tune-allocated, tune-heapidle), and keeps its own.
+  function allocMarks(res, marks) {
+    const a = res.alloc;
+    if (!a || !a.lines) return;
+    const own = (l) => l && (l.bytes > 0 || l.objects > 0);
+    const measured = new Map(a.lines.map((l) => [l.line, l]));
+    const firstCls = new Map();
+    for (const m of marks) if (m.cls && !firstCls.has(m.line)) firstCls.set(m.line, m);
+    const tag = (line, cls) => {
+      const m = firstCls.get(line);
+      if (!m) return cls;
+      if (m.cls !== "error") m.cls += " tune-" + cls;
+      return null;
+    };
+    const heapLines = new Set((res.escapes || []).filter(heapKinds).map((d) => d.line));
+    for (const l of a.lines) {
+      if (own(l)) {
+        marks.push({ line: l.line, col: 1, severity: "warning", cls: tag(l.line, "allocated"), source: "heap profile (measured)",
+          message: "allocated " + fmtBytes(l.bytes) + " in " + fmtInt(l.objects) + " object" + (l.objects === 1 ? "" : "s") + " in this run" + (l.via && l.via.length ? ", through " + l.via.join(", ") : "") + under(l, "; besides, ") });
+      } else if (heapLines.has(l.line) && l.underBytes) {
+        // An escape reported at a call (an inlined callee's escapes are
+        // reported where it is inlined), with the allocations on the
+        // callee's lines.
+        marks.push({ line: l.line, col: 1, severity: "warning", cls: tag(l.line, "allocunder"), source: "heap profile (measured)",
+          message: "allocated nothing on this line itself" + under(l, "; ") });
+      }
+    }
+    const idle = new Set();
+    for (const line of heapLines) if (!measured.has(line)) idle.add(line);
+    for (const line of idle) {
+      marks.push({ line, col: 1, severity: "info", cls: tag(line, "heapidle"), source: "heap profile (measured)",
+        message: "escapes to the heap, but allocated nothing in this run" });
+    }
+  }
+  // under describes what was allocated in the snippet functions a line
+  // calls (inlined or not).
+  function under(l, sep) {
+    return l.underBytes ? sep + fmtBytes(l.underBytes) + " in " + fmtInt(l.underObjects) + " object" + (l.underObjects === 1 ? "" : "s") + " in the snippet functions it calls (inlined or not)" : "";
+  }
+  // measuredTag is what the heap profile measured on the line of a heap
+  // decision, for the Escapes tab: the bytes it allocated in this run, or
+  // that it allocated nothing.
+  function measuredTag(res, d) {
+    if (!heapKinds(d) || !res.alloc || !res.alloc.lines) return null;
+    const l = res.alloc.lines.find((x) => x.line === d.line);
+    const title = "measured: the heap profile of this run (MemProfileRate = 1)";
+    if (l && !(l.bytes > 0 || l.objects > 0) && l.underBytes) return el("span", { class: "tag measured allocated", title }, fmtBytes(l.underBytes) + " allocated in the functions it calls");
+    return l
+      ? el("span", { class: "tag measured allocated", title }, "allocated " + fmtBytes(l.bytes) + " in this run")
+      : el("span", { class: "tag measured idle", title: "measured: the heap profile of this run (MemProfileRate = 1)" }, "nothing allocated in this run");
+  }
+  // renderAllocLines adds the per-line table to the Allocations tab: each
+  // line that allocated or that the compiler marks as escaping, linked to
+  // the editor.
+  function renderAllocLines(res) {
+    const a = res.alloc;
+    if (!a) return;
+    const p = $("tab-alloc");
+    const measured = new Map((a.lines || []).map((l) => [l.line, l]));
+    const esc = new Map();
+    for (const d of res.escapes || []) if (heapKinds(d)) esc.set(d.line, (esc.get(d.line) || []).concat(d.message));
+    const lines = [...new Set([...measured.keys(), ...esc.keys()])].sort((x, y) => x - y);
+    if (!lines.length) return;
+    const t = el("table", { id: "alloc-lines" }, el("tr", {}, el("th", {}, "line"), el("th", {}, "measured in this run"), el("th", { class: "num" }, "bytes"), el("th", { class: "num" }, "objects"), el("th", { class: "num" }, "in the functions it calls"), el("th", {}, "escape analysis (compiler)")));
+    for (const n of lines) {
+      const m = measured.get(n), e = esc.get(n) || [];
+      const mine = m && (m.bytes > 0 || m.objects > 0);
+      if (!mine && !e.length) continue; // only a caller: shown on its callee's line
+      const kind = mine ? "allocated" : m && m.underBytes ? "allocunder" : "heapidle";
+      t.append(el("tr", { "data-line": n, "data-measured": mine ? String(m.bytes) : "0", class: kind },
+        el("td", {}, lineLink(n, String(n))),
+        el("td", {}, mine ? "allocated" + (m.via && m.via.length ? " (through " + m.via.join(", ") + ")" : "") : kind === "allocunder" ? "nothing on this line; in the functions it calls" : "nothing allocated"),
+        el("td", { class: "num" }, mine ? fmtBytes(m.bytes) : "0"), el("td", { class: "num" }, mine ? fmtInt(m.objects) : "0"),
+        el("td", { class: "num" }, m && m.underBytes ? fmtBytes(m.underBytes) + " · " + fmtInt(m.underObjects) : "—"),
+        el("td", {}, e.length ? e.length + " heap mark" + (e.length === 1 ? "" : "s") + ": " + e.join("; ") : "—")));
+    }
+    const h = el("h3", {}, "Per line: measured against escape analysis");
+    const note = el("p", { class: "empty" }, "A line the compiler marks as escaping may allocate nothing in a run (the path was not taken, or the value was tiny and shared a block); a line may also allocate through a callee without a mark. The editor marks lines that allocated in red, and escaping lines that did not with a dashed outline.");
+    const sitesHead = [...p.querySelectorAll("table")][0];
+    if (sitesHead) p.insertBefore(el("div", {}, h, note, t), sitesHead);
+    else p.append(h, note, t);
+  }
+
+  // toolchainStatus shows the progress of fetching another Go release
+  // (status events "fetching go1.27.3…" and "go1.27.3 ready").
+  function toolchainStatus(st) {
+    if (!st || !(/^fetching go/.test(st) || / ready \(/.test(st))) return;
+    setStatus(st + (/ready/.test(st) ? "" : "…"), "busy");
+    const c = $("cmp-progress");
+    if (c) c.textContent = st;
+    document.body.dataset.toolchainStatus = st;
+  }
+
+  // afterRender runs after the page shows a result.
+  function afterRender(res) {
+    renderAllocLines(res);
+    compareAfterRun(res);
+    if ($("tab-ssa").classList.contains("on")) loadSSA(false);
+  }
+
+  // ---- point 3: the SSA tab (POST /api/ssa), fetched when the tab is
+  // opened, for the function chosen (default: the entry), in the page's
+  // mode and with the chosen Go release.
+  const ssa = { key: "", res: null, sel: 0, onlyChanged: false, func: "", go: "", loading: false };
+  function ssaHead() {
+    const p = $("tab-ssa");
+    let head = $("ssa-head");
+    if (head) return head;
+    p.replaceChildren();
+    const fsel = el("select", { id: "ssa-func", title: "the function to show", onchange: () => { ssa.func = fsel.value; loadSSA(false); } });
+    const gsel = el("select", { id: "ssa-go", title: "the Go release to compile with", onchange: () => { ssa.go = gsel.value; loadSSA(false); } },
+      el("option", { value: "" }, "installed Go"), el("option", { value: otherGoDefault }, otherGoDefault));
+    const only = el("input", { type: "checkbox", id: "ssa-changed", onchange: () => { ssa.onlyChanged = only.checked; renderSSA(); } });
+    head = el("div", { id: "ssa-head", class: "filters ssa-head" },
+      el("label", {}, "Function ", fsel), el("label", {}, "Go ", gsel),
+      el("label", {}, only, " only the passes that changed it"),
+      el("button", { type: "button", id: "ssa-reload", onclick: () => loadSSA(true) }, "Recompile"),
+      el("span", { id: "ssa-status", class: "empty" }));
+    p.append(head, el("div", { id: "ssa-body", class: "ssa-body" }));
+    return head;
+  }
+  async function loadSSA(force) {
+    ssaHead();
+    const code = editor.getText();
+    const key = JSON.stringify([code, mode, ssa.func, ssa.go]);
+    if (!force && key === ssa.key && ssa.res) { renderSSA(); return; }
+    if (running || ssa.loading) { $("ssa-status").textContent = "waiting for the run in progress…"; return; }
+    ssa.loading = true;
+    running = true;
+    $("run").disabled = true;
+    $("bench").disabled = true;
+    $("ssa-status").textContent = "compiling " + (ssa.func || "the entry function") + (ssa.go ? " with " + ssa.go : "") + "…";
+    setStatus("compiling the SSA…", "busy");
+    let res;
+    try {
+      const r = await api("/api/ssa", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code, mode, func: ssa.func || undefined, go: ssa.go || undefined }) });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.error || r.statusText);
+      res = body;
+    } catch (e) {
+      res = { error: e.message, passes: [], funcs: ssa.res ? ssa.res.funcs : [] };
+    }
+    ssa.loading = false;
+    running = false;
+    $("run").disabled = false;
+    $("bench").disabled = false;
+    ssa.key = key;
+    ssa.res = res;
+    const passes = res.passes || [];
+    ssa.sel = Math.max(0, passes.findIndex((x) => x.name === "opt"));
+    setStatus(res.error ? "SSA: " + res.error : "SSA of " + res.func + ": " + passes.length + " passes, " + res.changed + " changed it (compiled in " + (res.buildMs / 1000).toFixed(1) + " s)", res.error ? "err" : "ok");
+    renderSSA();
+    document.body.dataset.ssaLoads = String(Number(document.body.dataset.ssaLoads || 0) + 1);
+  }
+  // ssaText shows one pass's text, the lines the pass added marked, and
+  // each value's source line "(12)" linked to the editor.
+  function ssaText(pass, prev) {
+    const before = new Map();
+    if (prev) for (const l of prev.text.split("\n")) before.set(l, (before.get(l) || 0) + 1);
+    const pre = el("pre", { id: "ssa-text", class: "ssa-text", "data-pass": pass.name });
+    for (const l of pass.text.split("\n")) {
+      let added = false;
+      if (prev) {
+        const n = before.get(l) || 0;
+        if (n > 0) before.set(l, n - 1); else added = true;
+      }
+      const row = el("div", { class: added ? "add" : null });
+      const m = /\(([+-]?)(\d+)\)/.exec(l);
+      if (m && Number(m[2]) > 0) {
+        const n = Number(m[2]);
+        row.append(l.slice(0, m.index), el("a", { class: "line", onclick: () => gotoLine(n), title: "show line " + n + " in the editor" }, m[0]), l.slice(m.index + m[0].length));
+      } else row.append(l || " ");
+      pre.append(row);
+    }
+    return pre;
+  }
+  function renderSSA() {
+    ssaHead();
+    const res = ssa.res;
+    const body = $("ssa-body");
+    body.replaceChildren();
+    if (!res) return;
+    const fsel = $("ssa-func");
+    fsel.replaceChildren(...(res.funcs || []).map((f) => el("option", { value: f, selected: f === res.func }, f)));
+    $("ssa-status").textContent = res.error ? "" : res.func + " · " + (res.goVersion || "") + " · " + (res.mode === "debug" ? "Debug" : "Release") + " · " + (res.passes || []).length + " passes, " + res.changed + " changed it";
+    if (res.error) {
+      body.append(el("div", { class: "banner err", id: "ssa-error" }, res.error));
+      for (const e of res.compileErrors || []) body.append(el("div", {}, lineLink(e.line, "snippet.go:" + e.line + ":" + e.col), " ", e.message));
+      return;
+    }
+    const passes = res.passes || [];
+    const list = el("ol", { id: "ssa-passes", class: "ssa-passes" });
+    passes.forEach((x, i) => {
+      if (ssa.onlyChanged && !x.changed) return;
+      list.append(el("li", { class: "ssa-pass " + (x.changed ? "changed" : "same") + (i === ssa.sel ? " on" : ""), "data-name": x.name, "data-changed": String(x.changed),
+        title: x.changed ? "changed the function: +" + x.added + " −" + x.removed + " lines" : "left the function as it was",
+        onclick: () => { ssa.sel = i; renderSSA(); } },
+      el("span", { class: "n" }, String(x.seq)), " ", x.name, x.changed && i > 0 ? el("span", { class: "delta" }, x.added || x.removed ? " +" + x.added + " −" + x.removed : " reordered") : null));
+    });
+    const cur = passes[ssa.sel] || passes[0];
+    let prev = null;
+    for (let i = ssa.sel - 1; i >= 0; i--) { prev = passes[i]; break; }
+    const right = el("div", { class: "ssa-right" },
+      el("h3", {}, "after ", el("b", {}, cur.name), cur.changed ? (prev ? (cur.added || cur.removed ? " — changed it: +" + cur.added + " −" + cur.removed + " lines (added lines highlighted)" : " — reordered it (same lines)") : " — the SSA as first built") : " — no change", cur.truncated ? " (cut)" : ""),
+      ssaText(cur, prev));
+    body.append(list, right);
+  }
+  tabs.find((t) => t.dataset.tab === "ssa").addEventListener("click", () => loadSSA(false));
+
+  // ---- points 2 and 5: the Compare view. A is a kept run; the next
+  // run is B. "Run on both" runs the snippet on the installed Go (A) and
+  // on another release (B).
+  const cmp = { a: null, b: null, waitB: false };
+  function runLabel(res, extra) {
+    return (res.goVersion || "") + " · " + (res.mode === "debug" ? "Debug" : "Release") + (res.bench ? " · bench" : "") + (extra ? " · " + extra : "");
+  }
+  function compareAfterRun(res) {
+    if (cmp.waitB && cmp.a && res !== cmp.a.res) { cmp.b = { res, label: runLabel(res, "run after A") }; cmp.waitB = false; }
+    renderCompare();
+  }
+  async function runOnBoth(bench) {
+    const other = ($("cmp-go").value || otherGoDefault).trim();
+    cmp.waitB = false;
+    const a = await run(bench, bench ? { baseline: undefined } : {});
+    if (!a || a.error) { cmp.a = a ? { res: a, label: runLabel(a) } : null; cmp.b = null; renderCompare(); showTab("compare"); return; }
+    cmp.a = { res: a, label: runLabel(a, "installed") };
+    cmp.b = null;
+    renderCompare();
+    setStatus("running on " + other + " (fetched through the module proxy at its first use)…", "busy");
+    const b = await run(bench, bench ? { go: other, baseline: a.bench } : { go: other });
+    cmp.b = b ? { res: b, label: runLabel(b) } : { res: { error: $("status").textContent, goVersion: other }, label: other };
+    renderCompare();
+    showTab("compare");
+    document.body.dataset.compares = String(Number(document.body.dataset.compares || 0) + 1);
+  }
+  // diffLines is a line diff (longest common subsequence) of a and b:
+  // [{op: "=", "-" or "+", text}].
+  function diffLines(a, b) {
+    const n = a.length, m = b.length;
+    if (n * m > 4e6) return a.map((t) => ({ op: "-", text: t })).concat(b.map((t) => ({ op: "+", text: t })));
+    const L = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+    for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+    const out = [];
+    let i = 0, j = 0;
+    while (i < n && j < m) {
+      if (a[i] === b[j]) { out.push({ op: "=", text: a[i] }); i++; j++; }
+      else if (L[i + 1][j] >= L[i][j + 1]) out.push({ op: "-", text: a[i++] });
+      else out.push({ op: "+", text: b[j++] });
+    }
+    while (i < n) out.push({ op: "-", text: a[i++] });
+    while (j < m) out.push({ op: "+", text: b[j++] });
+    return out;
+  }
+  // asmText is a function's instructions as text without addresses
+  // (jump targets by label), so that two builds compare by what they do.
+  function asmText(f) {
+    const out = [];
+    for (const l of f.lines) {
+      if (l.kind === "source") continue;
+      out.push((l.label ? l.label + ": " : "") + l.op + (l.target ? " " + l.target : l.args ? " " + l.args : ""));
+    }
+    return out;
+  }
+  function renderCompare() {
+    const p = $("tab-compare");
+    p.replaceChildren();
+    const goIn = el("input", { id: "cmp-go", type: "text", value: cmp.goValue || otherGoDefault, size: 9, spellcheck: "false", oninput: () => { cmp.goValue = goIn.value; } });
+    p.append(el("div", { class: "bench-actions" },
+      el("button", { type: "button", id: "cmp-keep", disabled: !last || running, onclick: () => { cmp.a = { res: last, label: runLabel(last, "kept") }; cmp.b = null; cmp.waitB = true; renderCompare(); } }, "Keep the last run as A"),
+      el("button", { type: "button", id: "cmp-both", disabled: running, onclick: () => runOnBoth(false) }, "Run on installed Go and on"), goIn,
+      el("button", { type: "button", id: "cmp-both-bench", disabled: running, onclick: () => runOnBoth(true) }, "Bench on both"),
+      el("span", { id: "cmp-progress", class: "empty" })));
+    if (!cmp.a) { p.append(el("p", { class: "empty" }, "Keep a run as A, then run again (edited code, Debug, another Go release); or run the snippet on the installed Go and on another release at once (the release is fetched through the module proxy at its first use, then cached).")); return; }
+    const A = cmp.a.res, B = cmp.b ? cmp.b.res : null;
+    const t = el("table", { id: "cmp-summary" }, el("tr", {}, el("th", {}, ""), el("th", {}, "A: " + cmp.a.label), el("th", {}, B ? "B: " + cmp.b.label : "B: the next run")));
+    const row = (name, f) => t.append(el("tr", { "data-row": name }, el("td", {}, name), el("td", {}, f(A)), el("td", {}, B ? f(B) : "")));
+    row("Go", (r) => r.goVersion || "?");
+    row("error", (r) => r.error || "—");
+    row("returned", (r) => (r.results || []).join(", ") || "—");
+    row("allocated", (r) => r.alloc ? fmtBytes(r.alloc.bytes) + " in " + fmtInt(r.alloc.objects) + " objects" : "—");
+    row("heap decisions", (r) => String((r.escapes || []).filter(heapKinds).length));
+    row("machine code", (r) => (r.assembly || []).map((f) => f.name + " " + f.size + " B").join(", ") || "—");
+    row("build · run", (r) => ((r.buildMs || 0) / 1000).toFixed(1) + " s · " + fmtMs(r.runMs || 0));
+    p.append(t);
+    if (!B) { p.append(el("p", { class: "empty" }, "Waiting for run B.")); return; }
+    // Benchmarks: B was benched against A as its baseline.
+    if (B.comparison && B.comparison.length) {
+      const bt = el("table", { class: "bench", id: "cmp-bench" }, el("tr", {}, el("th", {}, "benchmark"), el("th", {}, "unit"), el("th", { class: "num" }, "A"), el("th", { class: "num" }, "B"), el("th", { class: "num" }, "delta"), el("th", {}, "")));
+      for (const d of B.comparison) bt.append(el("tr", { "data-unit": d.unit }, el("td", {}, d.benchmark), el("td", {}, d.unit), el("td", { class: "num" }, String(+d.base.median.toPrecision(4))), el("td", { class: "num" }, String(+d.new.median.toPrecision(4))), el("td", { class: "num" }, d.delta), el("td", {}, d.note || "")));
+      p.append(el("h3", {}, "Benchmarks (benchstat: A as the baseline)"), bt);
+    }
+    // Assembly per function, diffed.
+    const fa = new Map((A.assembly || []).map((f) => [f.name, f])), fb = new Map((B.assembly || []).map((f) => [f.name, f]));
+    const names = [...new Set([...fa.keys(), ...fb.keys()])];
+    if (names.length) p.append(el("h3", {}, "Assembly per function (addresses left out, jumps by label)"));
+    for (const n of names) {
+      const x = fa.get(n), y = fb.get(n);
+      const d = diffLines(x ? asmText(x) : [], y ? asmText(y) : []);
+      const changed = d.filter((e) => e.op !== "=").length;
+      const pre = el("pre", { class: "diff" }, d.map((e) => el("div", { class: e.op === "+" ? "add" : e.op === "-" ? "del" : null }, (e.op === "=" ? "  " : e.op + " ") + e.text)));
+      p.append(el("details", { class: "cmp-asm", "data-fn": n, "data-changed": String(changed), open: changed > 0 && changed < 400 },
+        el("summary", {}, "func " + n + ": " + (x ? x.size + " B" : "—") + " → " + (y ? y.size + " B" : "—") + (changed ? ", " + changed + " lines differ" : ", same instructions")), pre));
+    }
+    // Escape decisions, diffed.
+    const key = (d) => "line " + d.line + ":" + d.col + " " + d.message;
+    const ea = new Set((A.escapes || []).map(key)), eb = new Set((B.escapes || []).map(key));
+    const only = (s, o) => [...s].filter((k) => !o.has(k));
+    const lineOf = (k) => Number(/^line (\d+)/.exec(k)[1]);
+    const ul = el("ul", { id: "cmp-escapes" });
+    for (const k of only(ea, eb)) ul.append(el("li", { class: "del" }, "A only: ", lineLink(lineOf(k), k.split(" ")[1]), " ", k.slice(k.indexOf(" ", 5) + 1)));
+    for (const k of only(eb, ea)) ul.append(el("li", { class: "add" }, "B only: ", lineLink(lineOf(k), k.split(" ")[1]), " ", k.slice(k.indexOf(" ", 5) + 1)));
+    p.append(el("h3", {}, "Escape and inlining decisions: " + [...ea].filter((k) => eb.has(k)).length + " the same, " + only(ea, eb).length + " only in A, " + only(eb, ea).length + " only in B"), ul);
+    // Allocations per line.
+    const ownLines = (r) => ((r.alloc || {}).lines || []).filter((l) => l.bytes > 0 || l.objects > 0).map((l) => [l.line, l]);
+    const la = new Map(ownLines(A)), lb = new Map(ownLines(B));
+    const lines = [...new Set([...la.keys(), ...lb.keys()])].sort((x, y) => x - y);
+    if (lines.length) {
+      const at = el("table", { id: "cmp-alloc" }, el("tr", {}, el("th", {}, "line"), el("th", { class: "num" }, "A bytes"), el("th", { class: "num" }, "A objects"), el("th", { class: "num" }, "B bytes"), el("th", { class: "num" }, "B objects")));
+      for (const n of lines) {
+        const x = la.get(n), y = lb.get(n);
+        at.append(el("tr", { "data-line": n }, el("td", {}, lineLink(n, String(n))), el("td", { class: "num" }, x ? fmtBytes(x.bytes) : "0"), el("td", { class: "num" }, x ? fmtInt(x.objects) : "0"), el("td", { class: "num" }, y ? fmtBytes(y.bytes) : "0"), el("td", { class: "num" }, y ? fmtInt(y.objects) : "0")));
+      }
+      p.append(el("h3", {}, "Allocations per line (heap profile)"), at);
+    }
+    // Layout.
+    const sa = new Map((A.layouts || []).map((s) => [s.name, s])), sb = new Map((B.layouts || []).map((s) => [s.name, s]));
+    const structs = [...new Set([...sa.keys(), ...sb.keys()])];
+    if (structs.length) {
+      const lt = el("table", { id: "cmp-layout" }, el("tr", {}, el("th", {}, "type"), el("th", {}, "A size / align"), el("th", {}, "B size / align")));
+      const fmt = (s) => (s ? s.size + " / " + s.align : "—");
+      for (const n of structs) lt.append(el("tr", { "data-type": n }, el("td", {}, n), el("td", {}, fmt(sa.get(n))), el("td", {}, fmt(sb.get(n)))));
+      p.append(el("h3", {}, "Struct layout"), lt);
+    }
+  }
+  renderCompare();
 
   // ---- start
   async function showSandbox() {
