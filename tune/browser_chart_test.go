@@ -119,6 +119,7 @@ func Run(s string) int {
 // cursor read-out, zoom by drag-select and its reset by double-click,
 // panning, and the legend's toggles.
 func TestTuneBrowserChart(t *testing.T) {
+	pageOnlyUnderRace(t)
 	srv := startServer(t, Options{})
 	ctx, pageErrors := startBrowser(t, 240*time.Second)
 	p := page{t, ctx}
@@ -229,6 +230,7 @@ func TestTuneBrowserChart(t *testing.T) {
 // TestTuneBrowserKnobsAndShare checks the run knobs, their validation, the
 // kept edits and the share link (issue 17, point 8).
 func TestTuneBrowserKnobsAndShare(t *testing.T) {
+	pageOnlyUnderRace(t)
 	srv := startServer(t, Options{})
 	ctx, pageErrors := startBrowser(t, 240*time.Second)
 	p := page{t, ctx}

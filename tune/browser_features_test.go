@@ -84,6 +84,7 @@ func (p *browserPage) editorLine(cls string) int {
 // passes with the ones that changed it highlighted. The SSA tab's
 // screenshot goes to $TUNE_SCREENSHOT_SSA if set.
 func TestIssue17_BrowserAllocLinesAndSSA(t *testing.T) {
+	pageOnlyUnderRace(t)
 	srv := startServer(t, Options{})
 	p := openPage(t, srv, 240*time.Second)
 	code, err := os.ReadFile("_samples/noalloc.go")
@@ -166,6 +167,7 @@ func TestIssue17_BrowserAllocLinesAndSSA(t *testing.T) {
 // reach, except under CI=true. The Compare tab's screenshot after the run
 // on both goes to $TUNE_SCREENSHOT_COMPARE if set.
 func TestIssue17_BrowserCompareAndGoVersion(t *testing.T) {
+	pageOnlyUnderRace(t)
 	srv := startServer(t, Options{})
 	p := openPage(t, srv, 420*time.Second)
 	n := p.runs()

@@ -112,6 +112,17 @@ func startBrowser(t *testing.T, timeout time.Duration) (context.Context, func())
 	}
 }
 
+// pageOnlyUnderRace skips a browser test of the page's features in a
+// -race build: TestTuneBrowser drives the server from a real browser under
+// the race detector, and the server tests cover its concurrency; the other
+// browser tests check what the page shows, run in the plain test run
+// (scripts/test.sh runs both), and take four times as long under -race.
+func pageOnlyUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a test of the page's features: it runs in the plain (non -race) test run")
+	}
+}
+
 func TestTuneBrowser(t *testing.T) {
 	srv := startServer(t, Options{})
 
