@@ -86,3 +86,76 @@ func (r *ring[T]) get() *T {
 		}
 	}
 }
+
+// getBatch removes up to len(dst) values into dst with one CompareAndSwap
+// of deq, and returns how many it removed (0 if the ring is empty). It
+// takes the run of written cells that starts at deq, so that a per-P cache
+// refills from the ring at the cost of one atomic read-modify-write for
+// several objects.
+//
+// Invariant (as for get): the cells pos..pos+k-1 were seen written for this
+// lap (seq == position+1) before the CAS moved deq from pos to pos+k; only
+// the consumer that moves deq past a position reads and frees its cell, and
+// deq only grows, so after a successful CAS those k cells are ours alone.
+func (r *ring[T]) getBatch(dst []*T) int {
+	cells, mask := r.cells, r.mask
+	pos := r.deq.Load()
+	for {
+		k := 0
+		for k < len(dst) && cells[(pos+uint64(k))&mask].seq.Load() == pos+uint64(k)+1 {
+			k++
+		}
+		if k == 0 {
+			if diff := int64(r.cells[pos&r.mask].seq.Load() - (pos + 1)); diff < 0 {
+				return 0 // nothing written at pos yet: empty
+			}
+			pos = r.deq.Load() // another consumer took pos
+			continue
+		}
+		if r.deq.CompareAndSwap(pos, pos+uint64(k)) {
+			for i, d := range dst[:k] {
+				c := &cells[(pos+uint64(i))&mask]
+				d = c.val
+				c.val = nil
+				c.seq.Store(pos + uint64(i) + mask + 1)
+				dst[i] = d
+			}
+			return k
+		}
+		pos = r.deq.Load()
+	}
+}
+
+// putBatch adds the values of src with one CompareAndSwap of enq, as many
+// as there are free cells in a run from enq, and returns how many it added
+// (the first ones of src; 0 if the ring is full).
+//
+// Invariant (as for put): the cells pos..pos+k-1 were seen free for this
+// lap (seq == position) before the CAS moved enq from pos to pos+k; only
+// the producer that moves enq past a position writes its cell.
+func (r *ring[T]) putBatch(src []*T) int {
+	cells, mask := r.cells, r.mask
+	pos := r.enq.Load()
+	for {
+		k := 0
+		for k < len(src) && cells[(pos+uint64(k))&mask].seq.Load() == pos+uint64(k) {
+			k++
+		}
+		if k == 0 {
+			if diff := int64(r.cells[pos&r.mask].seq.Load() - pos); diff < 0 {
+				return 0 // the cell still holds a value from the last lap: full
+			}
+			pos = r.enq.Load() // another producer took pos
+			continue
+		}
+		if r.enq.CompareAndSwap(pos, pos+uint64(k)) {
+			for i, x := range src[:k] {
+				c := &cells[(pos+uint64(i))&mask]
+				c.val = x
+				c.seq.Store(pos + uint64(i) + 1)
+			}
+			return k
+		}
+		pos = r.enq.Load()
+	}
+}
