@@ -41,8 +41,11 @@ type Pool[T any] struct {
 	perP    int
 
 	// overflow holds what does not fit in the slots when the pool's size
-	// exceeds 2 × GOMAXPROCS; nil otherwise.
+	// exceeds 2 × GOMAXPROCS; nil otherwise. A pool with per-P caches of
+	// more than one object (PerPCache) has batches instead, and no
+	// overflow.
 	overflow *ring[T]
+	batches  *batchRing[T]
 
 	newFn func() *T
 
@@ -112,13 +115,17 @@ func Debug() Option { return func(c *config) { c.debug = true } }
 func PerP() Option { return func(c *config) { c.perP = max(c.perP, 1) } }
 
 // PerPCache is PerP with room for n objects (at most 16) in each P's
-// private cache instead of one. When a P's cache is empty, Get refills half
-// of it from the overflow queue with one atomic read-modify-write; when it
-// is full, Put moves half of it there the same way. It suits a pool whose
-// objects are rented on one P and returned on another many at a time (a
-// fan-out rents a thousand on the submitter's P, and its combining step
-// returns them on a worker's): the shared path is then paid once per n/2
-// objects, not once per object. Cap counts the caches. n <= 1 is PerP.
+// private cache instead of one, for a pool whose objects are rented on one P
+// and returned on another many at a time: a fan-out rents a thousand on the
+// submitter's P, and the step that combines their results returns them on a
+// worker's. The part of the pool beyond its slots then holds batches of n/2
+// objects instead of single ones: a Get that finds its P's cache empty
+// takes a batch, and a Put that finds it full moves half of it out as one
+// batch, each with one CompareAndSwap and one atomic store, so that the
+// shared path is paid once per n/2 objects. Cap counts the caches and the
+// batches. n <= 3 is PerP with a cache of n (no batches). Under the race
+// detector, and in debug mode, the caches are off, as PerP's slots are,
+// and the pool keeps single objects.
 func PerPCache(n int) Option {
 	return func(c *config) { c.perP = max(c.perP, min(max(n, 1), maxPerPCache)) }
 }
@@ -138,14 +145,18 @@ func New[T any](newFn func() *T, opts ...Option) *Pool[T] {
 	}
 	slots := min(c.size, 2*runtime.GOMAXPROCS(0))
 	p := &Pool[T]{newFn: newFn, items: make([]slot[T], slots-1)}
-	if rest := c.size - slots; rest > 0 {
-		p.overflow = newRing[T](rest)
-	}
 	if c.debug {
 		p.debug = newTracker[T]()
 	} else if c.perP > 0 && pinning {
 		p.private = make([]privateSlot[T], runtime.GOMAXPROCS(0))
 		p.perP = c.perP
+	}
+	if rest := c.size - slots; rest > 0 {
+		if half := p.perP / 2; half > 1 {
+			p.batches = newBatchRing[T]((rest + half - 1) / half)
+		} else {
+			p.overflow = newRing[T](rest)
+		}
 	}
 	return p
 }
@@ -167,11 +178,11 @@ func (p *Pool[T]) Get() *T {
 				procUnpin()
 				return x
 			}
-			if p.perP > 1 && p.overflow != nil {
-				// Refill half the cache from the overflow queue
-				// in one batch, still pinned: no other goroutine
-				// uses this P's cache meanwhile.
-				if k := p.overflow.getBatch(m.xs[:p.perP/2]); k > 0 {
+			if p.batches != nil {
+				// Refill the cache with a batch, still pinned:
+				// no other goroutine uses this P's cache
+				// meanwhile.
+				if k := p.batches.get(m.xs[:]); k > 0 {
 					x := m.xs[k-1]
 					m.xs[k-1] = nil
 					m.n = k - 1
@@ -245,15 +256,15 @@ func (p *Pool[T]) Put(x *T) {
 				procUnpin()
 				return
 			}
-			if p.perP > 1 && p.overflow != nil {
-				// Move the older half of the full cache to the
-				// overflow queue in one batch, and keep x.
-				half := p.perP / 2
-				if k := p.overflow.putBatch(m.xs[:half]); k > 0 {
-					copy(m.xs[:], m.xs[k:n])
-					clear(m.xs[n-k : n])
-					m.xs[n-k] = x
-					m.n = n - k + 1
+			if h := n - p.perP/2; p.batches != nil && h >= 0 && h < n && n <= len(m.xs) {
+				// Move the newer half of the full cache to the
+				// batches as one, and keep x.
+				if p.batches.put(m.xs[h:n]) {
+					for i := h + 1; i < n; i++ {
+						m.xs[i] = nil
+					}
+					m.xs[h] = x
+					m.n = h + 1
 					procUnpin()
 					return
 				}
@@ -296,6 +307,9 @@ func (p *Pool[T]) Cap() int {
 	n := len(p.items) + 1 + len(p.private)*p.perP
 	if p.overflow != nil {
 		n += len(p.overflow.cells)
+	}
+	if p.batches != nil {
+		n += len(p.batches.cells) * (p.perP / 2)
 	}
 	return n
 }

@@ -87,75 +87,88 @@ func (r *ring[T]) get() *T {
 	}
 }
 
-// getBatch removes up to len(dst) values into dst with one CompareAndSwap
-// of deq, and returns how many it removed (0 if the ring is empty). It
-// takes the run of written cells that starts at deq, so that a per-P cache
-// refills from the ring at the cost of one atomic read-modify-write for
-// several objects.
-//
-// Invariant (as for get): the cells pos..pos+k-1 were seen written for this
-// lap (seq == position+1) before the CAS moved deq from pos to pos+k; only
-// the consumer that moves deq past a position reads and frees its cell, and
-// deq only grows, so after a successful CAS those k cells are ours alone.
-func (r *ring[T]) getBatch(dst []*T) int {
-	cells, mask := r.cells, r.mask
-	pos := r.deq.Load()
+// batchSize is the number of objects a batchRing cell holds: half of the
+// largest per-P cache (see PerPCache).
+const batchSize = maxPerPCache / 2
+
+// batchRing is ring with a batch of up to batchSize objects in each cell,
+// the overflow of a pool with per-P caches (PerPCache): a cache that is full
+// moves half of its objects into one cell, and a cache that is empty takes
+// a cell's worth, so that the shared path costs one CompareAndSwap and one
+// atomic store per batch, not per object. The protocol is ring's; only the
+// payload differs.
+type batchRing[T any] struct {
+	enq   atomic.Uint64
+	_     [cacheLine - 8]byte
+	deq   atomic.Uint64
+	_     [cacheLine - 8]byte
+	mask  uint64
+	cells []batchCell[T]
+}
+
+type batchCell[T any] struct {
+	// seq is as in cell; n and vals are written only by the producer that
+	// won the CAS of enq from pos, before it stores seq = pos+1, and read
+	// and cleared only by the consumer that won the CAS of deq from pos,
+	// after it loaded seq == pos+1.
+	seq  atomic.Uint64
+	n    int
+	vals [batchSize]*T
+}
+
+func newBatchRing[T any](cells int) *batchRing[T] {
+	size := 1
+	for size < cells {
+		size <<= 1
+	}
+	r := &batchRing[T]{mask: uint64(size - 1), cells: make([]batchCell[T], size)}
+	for i := range r.cells {
+		r.cells[i].seq.Store(uint64(i))
+	}
+	return r
+}
+
+// put adds the objects of src (at most batchSize) as one batch and reports
+// whether there was room.
+func (r *batchRing[T]) put(src []*T) bool {
+	pos := r.enq.Load()
 	for {
-		k := 0
-		for k < len(dst) && cells[(pos+uint64(k))&mask].seq.Load() == pos+uint64(k)+1 {
-			k++
-		}
-		if k == 0 {
-			if diff := int64(r.cells[pos&r.mask].seq.Load() - (pos + 1)); diff < 0 {
-				return 0 // nothing written at pos yet: empty
+		c := &r.cells[pos&r.mask]
+		switch diff := int64(c.seq.Load() - pos); {
+		case diff == 0:
+			if r.enq.CompareAndSwap(pos, pos+1) {
+				c.n = copy(c.vals[:], src)
+				c.seq.Store(pos + 1)
+				return true
 			}
-			pos = r.deq.Load() // another consumer took pos
-			continue
+			pos = r.enq.Load()
+		case diff < 0:
+			return false // full
+		default:
+			pos = r.enq.Load()
 		}
-		if r.deq.CompareAndSwap(pos, pos+uint64(k)) {
-			for i, d := range dst[:k] {
-				c := &cells[(pos+uint64(i))&mask]
-				d = c.val
-				c.val = nil
-				c.seq.Store(pos + uint64(i) + mask + 1)
-				dst[i] = d
-			}
-			return k
-		}
-		pos = r.deq.Load()
 	}
 }
 
-// putBatch adds the values of src with one CompareAndSwap of enq, as many
-// as there are free cells in a run from enq, and returns how many it added
-// (the first ones of src; 0 if the ring is full).
-//
-// Invariant (as for put): the cells pos..pos+k-1 were seen free for this
-// lap (seq == position) before the CAS moved enq from pos to pos+k; only
-// the producer that moves enq past a position writes its cell.
-func (r *ring[T]) putBatch(src []*T) int {
-	cells, mask := r.cells, r.mask
-	pos := r.enq.Load()
+// get moves the objects of one batch into dst (which has room for
+// batchSize) and returns how many, or 0 if the ring is empty.
+func (r *batchRing[T]) get(dst []*T) int {
+	pos := r.deq.Load()
 	for {
-		k := 0
-		for k < len(src) && cells[(pos+uint64(k))&mask].seq.Load() == pos+uint64(k) {
-			k++
-		}
-		if k == 0 {
-			if diff := int64(r.cells[pos&r.mask].seq.Load() - pos); diff < 0 {
-				return 0 // the cell still holds a value from the last lap: full
+		c := &r.cells[pos&r.mask]
+		switch diff := int64(c.seq.Load() - (pos + 1)); {
+		case diff == 0:
+			if r.deq.CompareAndSwap(pos, pos+1) {
+				n := copy(dst, c.vals[:c.n])
+				clear(c.vals[:c.n])
+				c.seq.Store(pos + r.mask + 1)
+				return n
 			}
-			pos = r.enq.Load() // another producer took pos
-			continue
+			pos = r.deq.Load()
+		case diff < 0:
+			return 0 // empty
+		default:
+			pos = r.deq.Load()
 		}
-		if r.enq.CompareAndSwap(pos, pos+uint64(k)) {
-			for i, x := range src[:k] {
-				c := &cells[(pos+uint64(i))&mask]
-				c.val = x
-				c.seq.Store(pos + uint64(i) + 1)
-			}
-			return k
-		}
-		pos = r.enq.Load()
 	}
 }
