@@ -137,7 +137,7 @@ func (op *whenAllOp[T]) sweep() bool {
 			continue
 		}
 		if t := &op.tasks[i]; t.ref == nil {
-			// Immediate, or consumed already: nothing to wait for.
+			// Immediate: it carries its value.
 			op.consume(i)
 			op.next++
 			continue
