@@ -31,16 +31,21 @@ type Pool[T any] struct {
 	fast  slot[T]
 	items []slot[T]
 
-	// private has one slot per P for a pool made with PerP, else none.
-	// Slot i is read and written only by a goroutine pinned to P i (see
+	// private has one cache per P for a pool made with PerP, else none.
+	// Cache i is read and written only by a goroutine pinned to P i (see
 	// procPin): one goroutine runs on a P at a time, and a pinned one
-	// cannot be preempted, so each private slot has one user at a time and
-	// needs no atomic operation.
+	// cannot be preempted, so each cache has one user at a time and needs
+	// no atomic operation. Each holds up to perP objects (1 unless
+	// PerPCache asked for more).
 	private []privateSlot[T]
+	perP    int
 
 	// overflow holds what does not fit in the slots when the pool's size
-	// exceeds 2 × GOMAXPROCS; nil otherwise.
+	// exceeds 2 × GOMAXPROCS; nil otherwise. A pool with per-P caches of
+	// more than one object (PerPCache) has batches instead, and no
+	// overflow.
 	overflow *ring[T]
+	batches  *batchRing[T]
 
 	newFn func() *T
 
@@ -62,11 +67,16 @@ type slot[T any] struct {
 
 const cacheLine = 64
 
-// privateSlot is one P's private slot, padded like slot.
+// privateSlot is one P's private cache: a stack of n objects in xs,
+// padded to whole cache lines like slot.
 type privateSlot[T any] struct {
-	x *T
-	_ [cacheLine - 8]byte
+	n  int
+	xs [maxPerPCache]*T
+	_  [cacheLine - 8]byte
 }
+
+// maxPerPCache is the largest per-P cache PerPCache accepts.
+const maxPerPCache = 16
 
 // Option configures a Pool made by New.
 type Option func(*config)
@@ -74,7 +84,7 @@ type Option func(*config)
 type config struct {
 	size  int
 	debug bool
-	perP  bool
+	perP  int // objects per P's cache; 0 for none
 }
 
 // Size sets the number of objects the pool can hold. n <= 0 selects the
@@ -102,7 +112,23 @@ func Debug() Option { return func(c *config) { c.debug = true } }
 // goroutine may find the pool empty while another P's slot holds an
 // object; Cap counts the private slots. Under the race detector the private
 // slots are not used. Debug turns them off.
-func PerP() Option { return func(c *config) { c.perP = true } }
+func PerP() Option { return func(c *config) { c.perP = max(c.perP, 1) } }
+
+// PerPCache is PerP with room for n objects (at most 16) in each P's
+// private cache instead of one, for a pool whose objects are rented on one P
+// and returned on another many at a time: a fan-out rents a thousand on the
+// submitter's P, and the step that combines their results returns them on a
+// worker's. The part of the pool beyond its slots then holds batches of n/2
+// objects instead of single ones: a Get that finds its P's cache empty
+// takes a batch, and a Put that finds it full moves half of it out as one
+// batch, each with one CompareAndSwap and one atomic store, so that the
+// shared path is paid once per n/2 objects. Cap counts the caches and the
+// batches. n <= 3 is PerP with a cache of n (no batches). Under the race
+// detector, and in debug mode, the caches are off, as PerP's slots are,
+// and the pool keeps single objects.
+func PerPCache(n int) Option {
+	return func(c *config) { c.perP = max(c.perP, min(max(n, 1), maxPerPCache)) }
+}
 
 // New returns a pool whose Get calls newFn when the pool is empty. newFn
 // must return a non-nil pointer.
@@ -119,13 +145,18 @@ func New[T any](newFn func() *T, opts ...Option) *Pool[T] {
 	}
 	slots := min(c.size, 2*runtime.GOMAXPROCS(0))
 	p := &Pool[T]{newFn: newFn, items: make([]slot[T], slots-1)}
-	if rest := c.size - slots; rest > 0 {
-		p.overflow = newRing[T](rest)
-	}
 	if c.debug {
 		p.debug = newTracker[T]()
-	} else if c.perP && pinning {
+	} else if c.perP > 0 && pinning {
 		p.private = make([]privateSlot[T], runtime.GOMAXPROCS(0))
+		p.perP = c.perP
+	}
+	if rest := c.size - slots; rest > 0 {
+		if half := p.perP / 2; half > 1 {
+			p.batches = newBatchRing[T]((rest + half - 1) / half)
+		} else {
+			p.overflow = newRing[T](rest)
+		}
 	}
 	return p
 }
@@ -139,10 +170,25 @@ func (p *Pool[T]) Get() *T {
 	if len(p.private) > 0 {
 		pid := procPin()
 		if pid < len(p.private) {
-			if x := p.private[pid].x; x != nil {
-				p.private[pid].x = nil
+			m := &p.private[pid]
+			if n := m.n - 1; n >= 0 && n < len(m.xs) {
+				x := m.xs[n]
+				m.xs[n] = nil
+				m.n = n
 				procUnpin()
 				return x
+			}
+			if p.batches != nil {
+				// Refill the cache with a batch, still pinned:
+				// no other goroutine uses this P's cache
+				// meanwhile.
+				if k := p.batches.get(m.xs[:]); k > 0 {
+					x := m.xs[k-1]
+					m.xs[k-1] = nil
+					m.n = k - 1
+					procUnpin()
+					return x
+				}
 			}
 		}
 		procUnpin()
@@ -201,10 +247,28 @@ func (p *Pool[T]) take() *T {
 func (p *Pool[T]) Put(x *T) {
 	if len(p.private) > 0 && x != nil {
 		pid := procPin()
-		if pid < len(p.private) && p.private[pid].x == nil {
-			p.private[pid].x = x
-			procUnpin()
-			return
+		if pid < len(p.private) {
+			m := &p.private[pid]
+			n := m.n
+			if n < p.perP && n < len(m.xs) {
+				m.xs[n] = x
+				m.n = n + 1
+				procUnpin()
+				return
+			}
+			if h := n - p.perP/2; p.batches != nil && h >= 0 && h < n && n <= len(m.xs) {
+				// Move the newer half of the full cache to the
+				// batches as one, and keep x.
+				if p.batches.put(m.xs[h:n]) {
+					for i := h + 1; i < n; i++ {
+						m.xs[i] = nil
+					}
+					m.xs[h] = x
+					m.n = h + 1
+					procUnpin()
+					return
+				}
+			}
 		}
 		procUnpin()
 	}
@@ -240,9 +304,12 @@ func (p *Pool[T]) Put(x *T) {
 
 // Cap returns the number of objects the pool can hold.
 func (p *Pool[T]) Cap() int {
-	n := len(p.items) + 1 + len(p.private)
+	n := len(p.items) + 1 + len(p.private)*p.perP
 	if p.overflow != nil {
 		n += len(p.overflow.cells)
+	}
+	if p.batches != nil {
+		n += len(p.batches.cells) * (p.perP / 2)
 	}
 	return n
 }

@@ -2,7 +2,10 @@
 # scripts/bench-core.sh: the benchmarks behind the README's vtask and pool
 # figures, six counts each, summarised with benchstat (installed on demand):
 # BenchmarkRoundTrip, each row's median as a ratio to floor-worker's, and
-# BenchmarkSync, each row's median as a ratio to plain's, from the same run.
+# BenchmarkSync, each row's median as a ratio to plain's, from the same run;
+# and the bench module's BenchmarkFanOut of floor and vtask-Completion (the
+# fan-out row of "go run ./cmd/zerogc bench"), vtask-Completion's median as
+# a ratio to the floor's, from one run of the two.
 # Usage: scripts/bench-core.sh [count]   (default 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +18,11 @@ out=$(mktemp -d)
 echo "# $(date -u +%Y-%m-%d), $(go version), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 go test -run='^$' -bench='RoundTrip|Sync' -benchmem -count="$count" ./vtask | tee "$out/vtask.txt" >/dev/null
 go test -run='^$' -bench=GetPut -benchmem -count="$count" ./pool | tee "$out/pool.txt" >/dev/null
+(cd bench && go test -run='^$' -bench='FanOut/(floor|vtask-Completion)$' -benchmem -count="$count" .) | tee "$out/fanout.txt" >/dev/null
 benchstat "$out/vtask.txt"
 echo
-# ratios prefix base: the median ns/op of each row of Benchmark<prefix> as a
+# ratios prefix base [file]: the median ns/op of each row of Benchmark<prefix> (in
+# file, default the vtask run) as a
 # ratio to the median of its row base.
 ratios() {
 	awk -v prefix="Benchmark$1/" -v base="$2" 'index($1, prefix) == 1 {
@@ -38,5 +43,8 @@ ratios RoundTrip floor-worker
 echo
 echo "median ns/op as a ratio to plain (same run):"
 ratios Sync plain
+echo
+echo "fan-out (bench module), median ns/op as a ratio to floor (same run):"
+ratios FanOut floor "$out/fanout.txt"
 echo
 benchstat "$out/pool.txt"

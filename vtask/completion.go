@@ -98,7 +98,7 @@ func createPool[X any](newFn func(*pool.Pool[X]) *X) *pool.Pool[X] {
 	if _, debug := debugKeys.Load(key); debug {
 		p = pool.New(mk, pool.Size(PoolSize), pool.Debug())
 	} else {
-		p = pool.New(mk, pool.Size(PoolSize), pool.PerP())
+		p = pool.New(mk, pool.Size(PoolSize), pool.PerPCache(16))
 	}
 	actual, loaded := pools.LoadOrStore(key, p)
 	if !loaded {

@@ -125,9 +125,17 @@
 // # Pools
 //
 // Completions (Rent), the operations of RunWith and the combining
-// operations of WhenAll and WhenAny are kept in pool.Pools with per-P slots
-// (pool.PerP), one pool per type, which the garbage collector does not
-// empty; renting and returning through the slot of the goroutine's own P
-// takes no atomic read-modify-write. See package pool for the measurements
-// behind that choice.
+// operations of WhenAll and WhenAny are kept in pool.Pools with per-P caches
+// of 16 objects (pool.PerPCache), one pool per type, which the garbage
+// collector does not empty; renting and returning through the cache of the
+// goroutine's own P takes no atomic read-modify-write, and a fan-out, which
+// rents on one P and returns on another, moves its sources between the Ps
+// eight at a time. See package pool for the measurements behind that
+// choice.
+//
+// WhenAll does not register a continuation on each task: it consumes the
+// tasks in order as it finds them completed and waits on one at a time,
+// first on the last task, then on the first it finds pending; so tasks
+// that complete about in the order they were started cost one atomic
+// operation each to collect, and the combined task's waiter is woken once.
 package vtask

@@ -16,6 +16,15 @@ import (
 // its combining operation being pooled, allocates nothing in steady state;
 // otherwise it allocates a new slice.
 //
+// WhenAll does not register a continuation on every task. It sweeps the
+// tasks in order, consuming each one that has completed, and registers one
+// continuation at a time: first on the last task, then on the first task
+// the sweep finds pending. That continuation resumes the sweep. Tasks that
+// complete in about the order they were started (a fan-out over a queue, a
+// pipelined connection's replies) are then consumed with one atomic
+// operation each, and the combined task is woken once, when the sweep
+// reaches the end.
+//
 //zerogc:noalloc
 func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 	if cap(results) < len(tasks) {
@@ -30,18 +39,11 @@ func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 	//zerogc:allow the pooled op keeps its tasks slice: it grows only until it has held the largest batch
 	op.tasks = append(op.tasks[:0], tasks...)
 	op.results = results
+	op.next, op.armed, op.early, op.triedLast = 0, -1, -1, false
 	t := op.Task()
-	// One count per task, plus one held by this loop, so that the
-	// combined task cannot complete while we are still registering.
-	op.pending.Store(int64(len(tasks)) + 1)
-	for i := range op.tasks {
-		if op.tasks[i].IsImmediate() || op.tasks[i].OnCompleted(whenAllStep, op) != nil {
-			// Completed already, or not awaitable (stale, or someone
-			// else's continuation): its Result tells which.
-			op.step()
-		}
-	}
-	op.step()
+	// This call holds the first turn (see turns).
+	op.turns.Store(1)
+	op.run()
 	return t
 }
 
@@ -49,10 +51,27 @@ type whenAllOp[T any] struct {
 	Core[[]T]
 	tasks   []Task[T]
 	results []T
-	// pending counts the tasks not yet completed, plus one while WhenAll
-	// registers. The step that brings it to zero collects every result.
-	pending atomic.Int64
-	pool    *pool.Pool[whenAllOp[T]]
+
+	// The sweep's state, read and written only by the goroutine that holds
+	// the turn (see turns): next is the index of the first task not yet
+	// consumed, armed the index of the task whose continuation is
+	// registered and has not been taken as a turn yet (-1 if none), and
+	// triedLast whether the sweep has tried to wait on the last task.
+	next      int
+	armed     int
+	early     int // the one task consumed ahead of next (the last), or -1
+	triedLast bool
+
+	// turns counts the sweeps asked for and not yet finished: WhenAll's
+	// own, and one per firing of the registered continuation. Only the
+	// goroutine that brings it from 0 to 1 (or WhenAll, which starts it at
+	// 1) sweeps; a continuation that finds a sweep running leaves its turn
+	// to it, so that sweeps never run at once or recurse. The atomic
+	// operations on turns order one sweeper's writes of the state above
+	// before the next one's reads.
+	turns atomic.Int64
+
+	pool *pool.Pool[whenAllOp[T]]
 }
 
 func whenAllPool[T any]() *pool.Pool[whenAllOp[T]] {
@@ -71,19 +90,130 @@ type stepper interface{ step() }
 
 func whenAllStep(arg any) { arg.(stepper).step() }
 
+// step is the continuation of the armed task: it takes a turn, and sweeps
+// unless another goroutine is sweeping (which then sweeps again for it).
 func (op *whenAllOp[T]) step() {
-	if op.pending.Add(-1) != 0 {
+	if op.turns.Add(1) != 1 {
 		return
 	}
+	op.run()
+}
+
+// run sweeps for the turn the caller holds, and for every turn taken while
+// it swept. It returns once no turn is left, or once the sweep has
+// completed op: then no continuation is registered and no turn is
+// outstanding, and op is not touched again (its holder may recycle it).
+func (op *whenAllOp[T]) run() {
+	for {
+		if op.sweep() {
+			return
+		}
+		if op.turns.Add(-1) == 0 {
+			return
+		}
+	}
+}
+
+// sweep consumes the completed tasks from next on, and registers the
+// continuation on a pending one; it reports true if it reached the end and
+// completed op. The caller holds the turn.
+func (op *whenAllOp[T]) sweep() bool {
+	if a := op.armed; a >= 0 {
+		// This turn is the firing of the armed task's continuation:
+		// the task has completed.
+		op.armed = -1
+		op.consume(a)
+		if a == op.next {
+			op.next++
+		} else {
+			op.early = a // consumed ahead of the sweep: skip it there
+		}
+	}
+	n := len(op.tasks)
+	for op.next < n {
+		i := op.next
+		if i == op.early {
+			op.next++
+			continue
+		}
+		if t := &op.tasks[i]; t.ref == nil {
+			// Immediate: it carries its value.
+			op.consume(i)
+			op.next++
+			continue
+		} else if c, ok := t.ref.(*Core[T]); ok {
+			// A Core's task, the common case, without Task's
+			// dispatch on its ref: consume it if it has completed.
+			if s := c.state.Load(); versionOf(s) != t.token || s&(flagCompleted|flagAbandoned) != 0 {
+				v, err := c.Result(t.token)
+				op.results[i] = v
+				*t = Task[T]{ref: err}
+				op.next++
+				continue
+			}
+		} else if t.IsCompleted() {
+			op.consume(i)
+			op.next++
+			continue
+		}
+		target := i
+		if !op.triedLast {
+			// Wait for the last task first: where tasks complete
+			// about in order, the others are done by then, and the
+			// sweep consumes them without waiting again.
+			op.triedLast = true
+			if !op.tasks[n-1].IsCompleted() {
+				target = n - 1
+			}
+		}
+		op.armed = target // before registering: the continuation may fire at once
+		if op.tasks[target].OnCompleted(whenAllStep, op) == nil {
+			return false
+		}
+		op.armed = -1
+		if target == i {
+			// Not awaitable (stale, awaited, or someone else's
+			// continuation): leave it for finish, whose Result
+			// tells why.
+			op.next++
+		}
+	}
+	op.finish()
+	return true
+}
+
+// consume reads the result of completed task i into results and leaves in
+// its place a task that carries nothing but its error.
+func (op *whenAllOp[T]) consume(i int) {
+	t := &op.tasks[i]
+	if t.ref == nil {
+		op.results[i] = t.value
+		t.value = *new(T)
+		return
+	}
+	v, err := t.Result()
+	op.results[i] = v
+	*t = Task[T]{ref: err} // nil for no error: the zero Task
+}
+
+// finish collects the errors, and the results of the tasks that could not
+// be awaited, and completes op.
+func (op *whenAllOp[T]) finish() {
 	var first error
 	for i := range op.tasks {
-		v, err := op.tasks[i].Result()
-		op.results[i] = v
+		t := &op.tasks[i]
+		if t.ref == nil {
+			continue
+		}
+		v, err := t.Result()
+		if !t.IsImmediate() {
+			op.results[i] = v
+		}
 		if err != nil && first == nil {
 			first = err
 		}
+		*t = Task[T]{} // drop the error or source for the garbage collector
 	}
-	clear(op.tasks) // drop the sources and values for the garbage collector
 	results := op.results
 	op.results = nil
 	op.completeOwned(results, first)
