@@ -117,6 +117,40 @@ type Runner struct {
 	tc    toolchains // other Go releases (goversion.go)
 }
 
+// claim takes the runner for one request (Run or SSA), or returns ErrBusy
+// while another holds it. The request runs under the returned context,
+// which Stop cancels through st; release gives the runner back.
+func (r *Runner) claim(ctx context.Context) (_ context.Context, st *stopper, release func(), err error) {
+	if !r.busy.CompareAndSwap(false, true) {
+		return nil, nil, nil, ErrBusy
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	st = &stopper{cancel: cancel}
+	r.stop.Store(st)
+	return ctx, st, func() {
+		r.stop.Store(nil)
+		cancel()
+		r.busy.Store(false)
+	}, nil
+}
+
+// checkModeAndSize returns the request's mode, "release" (the default) or
+// "debug", or an error for another mode or a snippet over maxCodeBytes.
+func checkModeAndSize(mode, code string) (string, error) {
+	m := strings.ToLower(strings.TrimSpace(mode))
+	switch m {
+	case "":
+		m = "release"
+	case "release", "debug":
+	default:
+		return "", fmt.Errorf("unknown mode %q: use \"release\" or \"debug\"", mode)
+	}
+	if len(code) > maxCodeBytes {
+		return "", fmt.Errorf("the snippet is %d bytes; the limit is %d", len(code), maxCodeBytes)
+	}
+	return m, nil
+}
+
 // stopper cancels one run and says why.
 type stopper struct {
 	cancel context.CancelFunc
@@ -247,28 +281,17 @@ func (r *Runner) Close() error {
 // function, too large, unknown mode); a snippet that fails to compile,
 // crashes or is killed is a Result with Error set.
 func (r *Runner) Run(ctx context.Context, req Request, onEvent func(Event)) (*Result, error) {
-	if !r.busy.CompareAndSwap(false, true) {
-		return nil, ErrBusy
+	ctx, st, release, err := r.claim(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer r.busy.Store(false)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st := &stopper{cancel: cancel}
-	r.stop.Store(st)
-	defer r.stop.Store(nil)
+	defer release()
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
-	mode := strings.ToLower(strings.TrimSpace(req.Mode))
-	switch mode {
-	case "":
-		mode = "release"
-	case "release", "debug":
-	default:
-		return nil, fmt.Errorf("unknown mode %q: use \"release\" or \"debug\"", req.Mode)
-	}
-	if len(req.Code) > maxCodeBytes {
-		return nil, fmt.Errorf("the snippet is %d bytes; the limit is %d", len(req.Code), maxCodeBytes)
+	mode, err := checkModeAndSize(req.Mode, req.Code)
+	if err != nil {
+		return nil, err
 	}
 	if len(req.Input) > maxInputBytes {
 		return nil, fmt.Errorf("the input is %d bytes; the limit is %d", len(req.Input), maxInputBytes)

@@ -280,25 +280,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req Request
-	dec := json.NewDecoder(io.LimitReader(r.Body, 2*maxCodeBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{"the body is not a run request: " + err.Error() + ` (expected {"code": "...", "input": "...", "mode": "release"|"debug"}, with "bench": true, "count", "benchtime" and "baseline" for a benchmark run, and "knobs": {"gogc", "gomemlimit", "gomaxprocs", "godebug", "gcflags"})`})
-		return
-	}
-	if strings.TrimSpace(req.Code) == "" {
-		writeJSON(w, http.StatusBadRequest, apiError{`"code" is empty: send the snippet's Go source`})
+	if !decodeSnippetRequest(w, r, &req, &req.Code, "a run request", ` (expected {"code": "...", "input": "...", "mode": "release"|"debug"}, with "bench": true, "count", "benchtime" and "baseline" for a benchmark run, and "knobs": {"gogc", "gomemlimit", "gomaxprocs", "godebug", "gcflags"})`) {
 		return
 	}
 	res, err := s.runner.Run(r.Context(), req, s.hub.publish)
-	switch {
-	case errors.Is(err, ErrBusy):
-		writeJSON(w, http.StatusConflict, apiError{err.Error()})
-	case err != nil:
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-	default:
-		writeJSON(w, http.StatusOK, res)
-	}
+	answer(w, res, err)
 }
 
 // events streams the live events of runs as server-sent events.
@@ -398,5 +384,36 @@ func (h *hub) close() {
 	for ch := range h.subs {
 		delete(h.subs, ch)
 		close(ch)
+	}
+}
+
+// decodeSnippetRequest reads a JSON request of a snippet (a run or SSA
+// request) into req, whose code is *code, refusing unknown fields and an
+// empty snippet with a 400 that says what was expected. It reports whether
+// the request can be served.
+func decodeSnippetRequest(w http.ResponseWriter, r *http.Request, req any, code *string, what, expected string) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 2*maxCodeBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{"the body is not " + what + ": " + err.Error() + expected})
+		return false
+	}
+	if strings.TrimSpace(*code) == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{`"code" is empty: send the snippet's Go source`})
+		return false
+	}
+	return true
+}
+
+// answer writes the answer to a snippet request: res, or 409 while another
+// run holds the runner, or 400 with the error of a request that cannot run.
+func answer(w http.ResponseWriter, res any, err error) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		writeJSON(w, http.StatusConflict, apiError{err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, res)
 	}
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -141,28 +139,17 @@ var closureRE = regexp.MustCompile(`^(.+?)\.func\d+(\.\d+)*$`)
 // ErrBusy while a run is in progress, and an error for a request it cannot
 // serve (an unknown function or Go release, an unknown mode).
 func (r *Runner) SSA(ctx context.Context, req SSARequest, onEvent func(Event)) (*SSAResult, error) {
-	if !r.busy.CompareAndSwap(false, true) {
-		return nil, ErrBusy
+	ctx, st, release, err := r.claim(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer r.busy.Store(false)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st := &stopper{cancel: cancel}
-	r.stop.Store(st)
-	defer r.stop.Store(nil)
+	defer release()
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
-	mode := strings.ToLower(strings.TrimSpace(req.Mode))
-	switch mode {
-	case "":
-		mode = "release"
-	case "release", "debug":
-	default:
-		return nil, fmt.Errorf("unknown mode %q: use \"release\" or \"debug\"", req.Mode)
-	}
-	if len(req.Code) > maxCodeBytes {
-		return nil, fmt.Errorf("the snippet is %d bytes; the limit is %d", len(req.Code), maxCodeBytes)
+	mode, err := checkModeAndSize(req.Mode, req.Code)
+	if err != nil {
+		return nil, err
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, snippetFile, req.Code, parser.SkipObjectResolution)
@@ -367,23 +354,9 @@ func (s *Server) ssa(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req SSARequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 2*maxCodeBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{"the body is not an SSA request: " + err.Error() + ` (expected {"code": "...", "func": "Run", "mode": "release"|"debug", "go": "go1.27.3"})`})
-		return
-	}
-	if strings.TrimSpace(req.Code) == "" {
-		writeJSON(w, http.StatusBadRequest, apiError{`"code" is empty: send the snippet's Go source`})
+	if !decodeSnippetRequest(w, r, &req, &req.Code, "an SSA request", ` (expected {"code": "...", "func": "Run", "mode": "release"|"debug", "go": "go1.27.3"})`) {
 		return
 	}
 	res, err := s.runner.SSA(r.Context(), req, s.hub.publish)
-	switch {
-	case errors.Is(err, ErrBusy):
-		writeJSON(w, http.StatusConflict, apiError{err.Error()})
-	case err != nil:
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-	default:
-		writeJSON(w, http.StatusOK, res)
-	}
+	answer(w, res, err)
 }
