@@ -27,14 +27,22 @@ type LineAlloc struct {
 // (under, from the harness). Lines come in order.
 func allocLines(sites []Site, under []LineAlloc) []LineAlloc {
 	by := map[int]*LineAlloc{}
-	for _, s := range sites {
-		if s.Line <= 0 {
-			continue
+	// at returns line's entry, nil for a site outside the snippet.
+	at := func(line int) *LineAlloc {
+		if line <= 0 {
+			return nil
 		}
-		la := by[s.Line]
+		la := by[line]
 		if la == nil {
-			la = &LineAlloc{Line: s.Line}
-			by[s.Line] = la
+			la = &LineAlloc{Line: line}
+			by[line] = la
+		}
+		return la
+	}
+	for _, s := range sites {
+		la := at(s.Line)
+		if la == nil {
+			continue
 		}
 		la.Bytes += s.Bytes
 		la.Objects += s.Objects
@@ -44,13 +52,9 @@ func allocLines(sites []Site, under []LineAlloc) []LineAlloc {
 		}
 	}
 	for _, u := range under {
-		if u.Line <= 0 {
-			continue
-		}
-		la := by[u.Line]
+		la := at(u.Line)
 		if la == nil {
-			la = &LineAlloc{Line: u.Line}
-			by[u.Line] = la
+			continue
 		}
 		la.UnderBytes += u.Bytes
 		la.UnderObjects += u.Objects
