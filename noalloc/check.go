@@ -199,22 +199,50 @@ func (c *checker) run(patterns []string) error {
 		c.report.Notes = append(c.report.Notes, "no function is marked //zerogc:noalloc in "+strings.Join(patterns, " "))
 		return nil
 	}
-	// The marked packages, and (for generic functions, which are compiled
-	// where they are instantiated) the matched packages that import them.
+	// The marked packages, and for generic functions (compiled where they
+	// are instantiated) the fewest matched packages that hold every
+	// instantiation the program uses.
 	var first []string
 	for _, p := range matched {
-		use := marked[p.ImportPath]
-		if generic && !use {
-			use = slices.ContainsFunc(p.Deps, func(d string) bool { return marked[d] })
-		}
-		if use {
+		if marked[p.ImportPath] {
 			first = append(first, p.ImportPath)
 		}
 	}
-	if err := c.compile(first); err != nil {
-		return err
+	var have map[string]bool
+	if generic {
+		extra, h, err := c.instantiators(matched, marked, roots)
+		if err == nil {
+			first = append(first, extra...)
+			have = h
+		} else {
+			// Without the objects' symbols, compile every matched
+			// package that imports a marked one.
+			if debug {
+				fmt.Fprintf(os.Stderr, "zerogc check: %v; compiling every importer of a marked package\n", err)
+			}
+			first = first[:0]
+			for _, p := range matched {
+				if marked[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return marked[d] }) {
+					first = append(first, p.ImportPath)
+				}
+			}
+		}
 	}
-	if err := c.instantiate(roots); err != nil {
+	if have == nil {
+		// Which generic functions are instantiated is read from the
+		// listing.
+		if err := c.compile(first); err != nil {
+			return err
+		}
+		first = nil
+		have = map[string]bool{}
+		for sym := range c.out.funcs {
+			have[canonical(sym)] = true
+		}
+	}
+	// The checker's own instantiations are compiled in the same go command
+	// as the first packages.
+	if err := c.instantiate(roots, have, first); err != nil {
 		return err
 	}
 	defer func() { c.report.Notes = append(c.report.Notes, c.instNotes...) }()
@@ -257,8 +285,17 @@ func (c *checker) read(p *pkgInfo) *srcPkg {
 }
 
 func (c *checker) compile(pkgs []string) error {
-	out, err := compile(c.ctx, c.dir, "", pkgs)
+	return c.compileWith("", pkgs, nil)
+}
+
+// compileWith compiles pkgs and the packages inst, which exist only in
+// overlay, in one go command.
+func (c *checker) compileWith(overlay string, pkgs, inst []string) error {
+	out, err := compile(c.ctx, c.dir, overlay, append(slices.Clip(pkgs), inst...))
 	if err != nil {
+		if len(inst) > 0 {
+			return fmt.Errorf("compiling with the checker's instantiations of generic functions: %v", err)
+		}
 		return err
 	}
 	c.out.parse(out, c.dir)
@@ -285,6 +322,11 @@ func (c *checker) pkgOf(sym string) string {
 				best = canon[:i]
 			}
 		}
+	}
+	if best == "" && strings.HasPrefix(canon, "runtime.") {
+		// Packages that import nothing do not list the runtime among
+		// their dependencies, but their code calls it (morestack).
+		best = "runtime"
 	}
 	return best
 }
@@ -591,14 +633,116 @@ func (c *checker) reasons(sym string, at pos) []string {
 // instantiates.
 const instSubdir = "zerogc_noalloc_inst"
 
-// instantiate compiles, for every marked generic function that no checked
-// package instantiates, an instantiation with int for each type parameter
-// whose constraint allows it, so that its code is checked at least once.
-func (c *checker) instantiate(roots []*srcFunc) error {
-	have := map[string]bool{}
-	for sym := range c.out.funcs {
-		have[canonical(sym)] = true
+// instantiators chooses the matched packages, besides the marked ones,
+// to compile for the instantiations of marked generic functions. Generic
+// code is compiled in every package that instantiates it, as a symbol
+// named by the shapes of its type arguments
+// ("vtask.(*Core[go.shape.int]).SetResult"), and two packages holding the
+// same symbol hold the same code (the linker keeps either copy). The
+// normal build's object files (build-cache hits after "go build" or "go
+// run") say which package holds which instantiations; the packages that
+// hold one no chosen package holds are added greedily, most new symbols
+// first. It also returns the canonical names of the marked generic
+// functions instantiated in some matched package.
+func (c *checker) instantiators(matched []*pkgInfo, marked map[string]bool, roots []*srcFunc) (extra []string, have map[string]bool, err error) {
+	keys := map[string]bool{}
+	genPkgs := map[string]bool{}
+	for _, f := range roots {
+		if f.Generic {
+			keys[f.Key] = true
+			genPkgs[f.Pkg] = true
+		}
 	}
+	var cands []*pkgInfo
+	for _, p := range matched {
+		if genPkgs[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return genPkgs[d] }) {
+			cands = append(cands, p)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, map[string]bool{}, nil
+	}
+	paths := make([]string, len(cands))
+	for i, p := range cands {
+		paths[i] = p.ImportPath
+	}
+	files, err := exportFiles(c.ctx, c.dir, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := make([]string, len(cands))
+	for i, p := range paths {
+		if objs[i] = files[p]; objs[i] == "" {
+			return nil, nil, fmt.Errorf("go list -export: no export file for %s", p)
+		}
+	}
+	have = map[string]bool{}
+	holds := make([][]string, len(cands))
+	for i := range cands {
+		defs, err := definedFuncs(objs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		var shaped, plain []string
+		for _, s := range defs {
+			if !keys[canonical(s)] {
+				continue
+			}
+			have[canonical(s)] = true
+			if strings.Contains(s, "go.shape.") {
+				shaped = append(shaped, s)
+			} else {
+				plain = append(plain, s)
+			}
+		}
+		// The instantiations proper are the shaped symbols; the others
+		// are dictionary and pointer wrappers calling them. A package
+		// with wrappers only is covered by its own wrappers.
+		holds[i] = shaped
+		if len(shaped) == 0 {
+			holds[i] = plain
+		}
+	}
+	covered := map[string]bool{}
+	for i, p := range paths {
+		if marked[p] {
+			for _, s := range holds[i] {
+				covered[s] = true
+			}
+		}
+	}
+	for {
+		best, most := -1, 0
+		for i, p := range paths {
+			if marked[p] || slices.Contains(extra, p) {
+				continue
+			}
+			n := 0
+			for _, s := range holds[i] {
+				if !covered[s] {
+					n++
+				}
+			}
+			if n > most || n == most && n > 0 && len(cands[i].GoFiles) < len(cands[best].GoFiles) {
+				best, most = i, n
+			}
+		}
+		if best < 0 {
+			return extra, have, nil
+		}
+		extra = append(extra, paths[best])
+		for _, s := range holds[best] {
+			covered[s] = true
+		}
+	}
+}
+
+// instantiate compiles, for every marked generic function not in have
+// (which no checked package instantiates), an instantiation with int for
+// each type parameter whose constraint allows it, so that its code is
+// checked at least once. The packages with are compiled in the same go
+// command.
+func (c *checker) instantiate(roots []*srcFunc, have map[string]bool, with []string) error {
 	srcs := map[string]*strings.Builder{}
 	var order []string
 	for _, f := range roots {
@@ -635,7 +779,10 @@ func (c *checker) instantiate(roots []*srcFunc) error {
 		c.instNotes = append(c.instNotes, fmt.Sprintf("%s: %s is instantiated by no checked package; checked as %s", c.rel(f.At), c.display(f.Key), strings.TrimPrefix(expr, "p.")))
 	}
 	if len(order) == 0 {
-		return nil
+		if len(with) == 0 {
+			return nil
+		}
+		return c.compile(with)
 	}
 	tmp, err := os.MkdirTemp("", "zerogc-check-")
 	if err != nil {
@@ -660,10 +807,5 @@ func (c *checker) instantiate(roots []*srcFunc) error {
 	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
 		return err
 	}
-	out, err := compile(c.ctx, c.dir, ov, pkgs)
-	if err != nil {
-		return fmt.Errorf("instantiating generic functions: %v", err)
-	}
-	c.out.parse(out, c.dir)
-	return nil
+	return c.compileWith(ov, with, pkgs)
 }
