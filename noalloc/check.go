@@ -7,9 +7,11 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -212,6 +214,7 @@ func (c *checker) run(patterns []string) error {
 	if generic {
 		extra, h, err := c.instantiators(matched, marked, roots)
 		if err == nil {
+			// The normal build of first and its dependencies is done.
 			first = append(first, extra...)
 			have = h
 		} else {
@@ -226,6 +229,14 @@ func (c *checker) run(patterns []string) error {
 					first = append(first, p.ImportPath)
 				}
 			}
+		}
+	}
+	if have == nil && len(first) > 1 {
+		// first is compiled by one go command per package: build their
+		// dependencies once, normally, before (build-cache hits after "go
+		// build" or "go run").
+		if _, err := exportFiles(c.ctx, c.dir, first); err != nil {
+			return err
 		}
 	}
 	if have == nil {
@@ -289,16 +300,51 @@ func (c *checker) compile(pkgs []string) error {
 }
 
 // compileWith compiles pkgs and the packages inst, which exist only in
-// overlay, in one go command.
+// overlay, with the listing. Each package of pkgs is compiled by its own go
+// command (up to maxJobs of them), and they run concurrently: in one go command a package would
+// wait for the listing compiles of the packages it imports, although its
+// code does not depend on them (they differ from the normal build only in
+// what the compiler prints); alone, it is compiled against the normal
+// build of its imports, which the build cache holds.
 func (c *checker) compileWith(overlay string, pkgs, inst []string) error {
-	out, err := compile(c.ctx, c.dir, overlay, append(slices.Clip(pkgs), inst...))
-	if err != nil {
-		if len(inst) > 0 {
-			return fmt.Errorf("compiling with the checker's instantiations of generic functions: %v", err)
-		}
-		return err
+	type job struct {
+		overlay string
+		pkgs    []string
+		out     []byte
+		err     error
 	}
-	c.out.parse(out, c.dir)
+	// Each go command costs a load of the package graph: past maxJobs,
+	// packages share them.
+	const maxJobs = 8
+	jobs := make([]*job, min(len(pkgs), maxJobs), maxJobs+1)
+	for i, p := range pkgs {
+		if jobs[i%maxJobs] == nil {
+			jobs[i%maxJobs] = new(job)
+		}
+		jobs[i%maxJobs].pkgs = append(jobs[i%maxJobs].pkgs, p)
+	}
+	if len(inst) > 0 {
+		jobs = append(jobs, &job{overlay: overlay, pkgs: inst})
+	}
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.out, j.err = compile(c.ctx, c.dir, j.overlay, j.pkgs)
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			if j.overlay != "" {
+				return fmt.Errorf("compiling the checker's instantiations of generic functions: %v", j.err)
+			}
+			return j.err
+		}
+		c.out.parse(j.out, c.dir)
+	}
 	for _, p := range pkgs {
 		c.compiled[p] = true
 		if info := c.pkgs[p]; info != nil {
@@ -643,7 +689,8 @@ const instSubdir = "zerogc_noalloc_inst"
 // run") say which package holds which instantiations; the packages that
 // hold one no chosen package holds are added greedily, most new symbols
 // first. It also returns the canonical names of the marked generic
-// functions instantiated in some matched package.
+// functions instantiated in some matched package. The marked packages and
+// every candidate are built normally on the way.
 func (c *checker) instantiators(matched []*pkgInfo, marked map[string]bool, roots []*srcFunc) (extra []string, have map[string]bool, err error) {
 	keys := map[string]bool{}
 	genPkgs := map[string]bool{}
@@ -655,7 +702,7 @@ func (c *checker) instantiators(matched []*pkgInfo, marked map[string]bool, root
 	}
 	var cands []*pkgInfo
 	for _, p := range matched {
-		if genPkgs[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return genPkgs[d] }) {
+		if marked[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return genPkgs[d] }) {
 			cands = append(cands, p)
 		}
 	}
