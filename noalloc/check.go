@@ -7,9 +7,11 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -199,22 +201,59 @@ func (c *checker) run(patterns []string) error {
 		c.report.Notes = append(c.report.Notes, "no function is marked //zerogc:noalloc in "+strings.Join(patterns, " "))
 		return nil
 	}
-	// The marked packages, and (for generic functions, which are compiled
-	// where they are instantiated) the matched packages that import them.
+	// The marked packages, and for generic functions (compiled where they
+	// are instantiated) the fewest matched packages that hold every
+	// instantiation the program uses.
 	var first []string
 	for _, p := range matched {
-		use := marked[p.ImportPath]
-		if generic && !use {
-			use = slices.ContainsFunc(p.Deps, func(d string) bool { return marked[d] })
-		}
-		if use {
+		if marked[p.ImportPath] {
 			first = append(first, p.ImportPath)
 		}
 	}
-	if err := c.compile(first); err != nil {
-		return err
+	var have map[string]bool
+	if generic {
+		extra, h, err := c.instantiators(matched, marked, roots)
+		if err == nil {
+			// The normal build of first and its dependencies is done.
+			first = append(first, extra...)
+			have = h
+		} else {
+			// Without the objects' symbols, compile every matched
+			// package that imports a marked one.
+			if debug {
+				fmt.Fprintf(os.Stderr, "zerogc check: %v; compiling every importer of a marked package\n", err)
+			}
+			first = first[:0]
+			for _, p := range matched {
+				if marked[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return marked[d] }) {
+					first = append(first, p.ImportPath)
+				}
+			}
+		}
 	}
-	if err := c.instantiate(roots); err != nil {
+	if have == nil && len(first) > 1 {
+		// first is compiled by one go command per package: build their
+		// dependencies once, normally, before (build-cache hits after "go
+		// build" or "go run").
+		if _, err := exportFiles(c.ctx, c.dir, first); err != nil {
+			return err
+		}
+	}
+	if have == nil {
+		// Which generic functions are instantiated is read from the
+		// listing.
+		if err := c.compile(first); err != nil {
+			return err
+		}
+		first = nil
+		have = map[string]bool{}
+		for sym := range c.out.funcs {
+			have[canonical(sym)] = true
+		}
+	}
+	// The checker's own instantiations are compiled in the same go command
+	// as the first packages.
+	if err := c.instantiate(roots, have, first); err != nil {
 		return err
 	}
 	defer func() { c.report.Notes = append(c.report.Notes, c.instNotes...) }()
@@ -257,11 +296,55 @@ func (c *checker) read(p *pkgInfo) *srcPkg {
 }
 
 func (c *checker) compile(pkgs []string) error {
-	out, err := compile(c.ctx, c.dir, "", pkgs)
-	if err != nil {
-		return err
+	return c.compileWith("", pkgs, nil)
+}
+
+// compileWith compiles pkgs and the packages inst, which exist only in
+// overlay, with the listing. Each package of pkgs is compiled by its own go
+// command (up to maxJobs of them), and they run concurrently: in one go command a package would
+// wait for the listing compiles of the packages it imports, although its
+// code does not depend on them (they differ from the normal build only in
+// what the compiler prints); alone, it is compiled against the normal
+// build of its imports, which the build cache holds.
+func (c *checker) compileWith(overlay string, pkgs, inst []string) error {
+	type job struct {
+		overlay string
+		pkgs    []string
+		out     []byte
+		err     error
 	}
-	c.out.parse(out, c.dir)
+	// Each go command costs a load of the package graph: past maxJobs,
+	// packages share them.
+	const maxJobs = 8
+	jobs := make([]*job, min(len(pkgs), maxJobs), maxJobs+1)
+	for i, p := range pkgs {
+		if jobs[i%maxJobs] == nil {
+			jobs[i%maxJobs] = new(job)
+		}
+		jobs[i%maxJobs].pkgs = append(jobs[i%maxJobs].pkgs, p)
+	}
+	if len(inst) > 0 {
+		jobs = append(jobs, &job{overlay: overlay, pkgs: inst})
+	}
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.out, j.err = compile(c.ctx, c.dir, j.overlay, j.pkgs)
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			if j.overlay != "" {
+				return fmt.Errorf("compiling the checker's instantiations of generic functions: %v", j.err)
+			}
+			return j.err
+		}
+		c.out.parse(j.out, c.dir)
+	}
 	for _, p := range pkgs {
 		c.compiled[p] = true
 		if info := c.pkgs[p]; info != nil {
@@ -285,6 +368,11 @@ func (c *checker) pkgOf(sym string) string {
 				best = canon[:i]
 			}
 		}
+	}
+	if best == "" && strings.HasPrefix(canon, "runtime.") {
+		// Packages that import nothing do not list the runtime among
+		// their dependencies, but their code calls it (morestack).
+		best = "runtime"
 	}
 	return best
 }
@@ -591,14 +679,117 @@ func (c *checker) reasons(sym string, at pos) []string {
 // instantiates.
 const instSubdir = "zerogc_noalloc_inst"
 
-// instantiate compiles, for every marked generic function that no checked
-// package instantiates, an instantiation with int for each type parameter
-// whose constraint allows it, so that its code is checked at least once.
-func (c *checker) instantiate(roots []*srcFunc) error {
-	have := map[string]bool{}
-	for sym := range c.out.funcs {
-		have[canonical(sym)] = true
+// instantiators chooses the matched packages, besides the marked ones,
+// to compile for the instantiations of marked generic functions. Generic
+// code is compiled in every package that instantiates it, as a symbol
+// named by the shapes of its type arguments
+// ("vtask.(*Core[go.shape.int]).SetResult"), and two packages holding the
+// same symbol hold the same code (the linker keeps either copy). The
+// normal build's object files (build-cache hits after "go build" or "go
+// run") say which package holds which instantiations; the packages that
+// hold one no chosen package holds are added greedily, most new symbols
+// first. It also returns the canonical names of the marked generic
+// functions instantiated in some matched package. The marked packages and
+// every candidate are built normally on the way.
+func (c *checker) instantiators(matched []*pkgInfo, marked map[string]bool, roots []*srcFunc) (extra []string, have map[string]bool, err error) {
+	keys := map[string]bool{}
+	genPkgs := map[string]bool{}
+	for _, f := range roots {
+		if f.Generic {
+			keys[f.Key] = true
+			genPkgs[f.Pkg] = true
+		}
 	}
+	var cands []*pkgInfo
+	for _, p := range matched {
+		if marked[p.ImportPath] || slices.ContainsFunc(p.Deps, func(d string) bool { return genPkgs[d] }) {
+			cands = append(cands, p)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, map[string]bool{}, nil
+	}
+	paths := make([]string, len(cands))
+	for i, p := range cands {
+		paths[i] = p.ImportPath
+	}
+	files, err := exportFiles(c.ctx, c.dir, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := make([]string, len(cands))
+	for i, p := range paths {
+		if objs[i] = files[p]; objs[i] == "" {
+			return nil, nil, fmt.Errorf("go list -export: no export file for %s", p)
+		}
+	}
+	have = map[string]bool{}
+	holds := make([][]string, len(cands))
+	for i := range cands {
+		defs, err := definedFuncs(objs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		var shaped, plain []string
+		for _, s := range defs {
+			if !keys[canonical(s)] {
+				continue
+			}
+			have[canonical(s)] = true
+			if strings.Contains(s, "go.shape.") {
+				shaped = append(shaped, s)
+			} else {
+				plain = append(plain, s)
+			}
+		}
+		// The instantiations proper are the shaped symbols; the others
+		// are dictionary and pointer wrappers calling them. A package
+		// with wrappers only is covered by its own wrappers.
+		holds[i] = shaped
+		if len(shaped) == 0 {
+			holds[i] = plain
+		}
+	}
+	covered := map[string]bool{}
+	for i, p := range paths {
+		if marked[p] {
+			for _, s := range holds[i] {
+				covered[s] = true
+			}
+		}
+	}
+	for {
+		best, most := -1, 0
+		for i, p := range paths {
+			if marked[p] || slices.Contains(extra, p) {
+				continue
+			}
+			n := 0
+			for _, s := range holds[i] {
+				if !covered[s] {
+					n++
+				}
+			}
+			if n > most || n == most && n > 0 && len(cands[i].GoFiles) < len(cands[best].GoFiles) {
+				best, most = i, n
+			}
+		}
+		if best < 0 {
+			return extra, have, nil
+		}
+		extra = append(extra, paths[best])
+		for _, s := range holds[best] {
+			covered[s] = true
+		}
+	}
+}
+
+// instantiate compiles, for every marked generic function not in have
+// (which no checked package instantiates), an instantiation with int for
+// each type parameter whose constraint allows it, so that its code is
+// checked at least once. The packages with are compiled in the same go
+// command.
+func (c *checker) instantiate(roots []*srcFunc, have map[string]bool, with []string) error {
 	srcs := map[string]*strings.Builder{}
 	var order []string
 	for _, f := range roots {
@@ -635,7 +826,10 @@ func (c *checker) instantiate(roots []*srcFunc) error {
 		c.instNotes = append(c.instNotes, fmt.Sprintf("%s: %s is instantiated by no checked package; checked as %s", c.rel(f.At), c.display(f.Key), strings.TrimPrefix(expr, "p.")))
 	}
 	if len(order) == 0 {
-		return nil
+		if len(with) == 0 {
+			return nil
+		}
+		return c.compile(with)
 	}
 	tmp, err := os.MkdirTemp("", "zerogc-check-")
 	if err != nil {
@@ -660,10 +854,5 @@ func (c *checker) instantiate(roots []*srcFunc) error {
 	if err := os.WriteFile(ov, overlay, 0o644); err != nil {
 		return err
 	}
-	out, err := compile(c.ctx, c.dir, ov, pkgs)
-	if err != nil {
-		return fmt.Errorf("instantiating generic functions: %v", err)
-	}
-	c.out.parse(out, c.dir)
-	return nil
+	return c.compileWith(ov, with, pkgs)
 }

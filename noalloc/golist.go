@@ -106,3 +106,23 @@ func tail(b []byte) []byte {
 	}
 	return b
 }
+
+// exportFiles returns the export data file of each of pkgs as a normal
+// build makes it (no extra flags): after "go build" or "go run" these are
+// build-cache hits. The file is the whole object, code included.
+func exportFiles(ctx context.Context, dir string, pkgs []string) (map[string]string, error) {
+	args := append([]string{"list", "-e", "-export", "-f", "{{.ImportPath}}\t{{.Export}}\t{{if .Error}}{{.Error}}{{end}}", "--"}, pkgs...)
+	out, stderr, err := goCmd(ctx, dir, args...)
+	if err != nil {
+		return nil, fmt.Errorf("go list -export: %v\n%s", err, tail(stderr))
+	}
+	files := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+		if len(f) != 3 || f[2] != "" || f[1] == "" {
+			return nil, fmt.Errorf("go list -export: %s", strings.TrimSpace(line))
+		}
+		files[f[0]] = f[1]
+	}
+	return files, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,5 +124,63 @@ func TestCheckAllFunctions(t *testing.T) {
 		if v, found := got[name]; !found || v != ok {
 			t.Errorf("%s: in report %v, proven %v; want proven %v (report: %v)", name, found, v, ok, got)
 		}
+	}
+}
+
+// TestCheckInstantiators checks that a marked generic function is checked
+// in every shape the module instantiates it with, while only the packages
+// needed for that are compiled with the listing: g (marked), a (int and
+// string) and d (float64), not b (int again, as a) nor c (none).
+func TestCheckInstantiators(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "inst"))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Roots) != 1 || rep.Roots[0].Func != "g.Twice" || !rep.OK() {
+		var b strings.Builder
+		rep.WriteText(&b, true)
+		t.Fatalf("want g.Twice alone, proven:\n%s", b.String())
+	}
+	syms := strings.Join(rep.Roots[0].Symbols, " ")
+	for _, shape := range []string{"go.shape.int", "go.shape.string", "go.shape.float64"} {
+		if !strings.Contains(syms, "inst/g.Twice["+shape+"]") {
+			t.Errorf("no instantiation with %s checked; symbols: %s", shape, syms)
+		}
+	}
+	if rep.Compiled != 3 {
+		t.Errorf("%d packages compiled with the listing, want 3 (g, a, d)", rep.Compiled)
+	}
+	if len(rep.Notes) != 0 {
+		t.Errorf("notes %q: the checker instantiated g.Twice itself", rep.Notes)
+	}
+}
+
+// TestDefinedFuncs reads the functions of a compiled package from its
+// object file in the build cache.
+func TestDefinedFuncs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := filepath.Join("testdata", "inst")
+	files, err := exportFiles(ctx, dir, []string{"inst/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs, err := definedFuncs(files["inst/a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"inst/a.A", "inst/g.Twice[go.shape.int]", "inst/g.Twice[go.shape.string]", "inst/g.Twice[int]"} {
+		if !slices.Contains(funcs, want) {
+			t.Errorf("%s not among the defined functions %q", want, funcs)
+		}
+	}
+	if _, err := definedFuncs(filepath.Join("testdata", "inst", "go.mod")); err == nil {
+		t.Error("no error for a file that is not an archive")
 	}
 }

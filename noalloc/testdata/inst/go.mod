@@ -1,0 +1,3 @@
+module inst
+
+go 1.26
