@@ -388,9 +388,12 @@ func (b *uringBackend) handle(req uint64) {
 	case reqStart:
 		o.sys.active = true
 		b.active++
+		if o.fd >= 0 {
+			b.fds++ // opened by readInline on the caller's goroutine
+		}
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
-			b.end(o)
+			b.closeAndEnd(o)
 			return
 		}
 		b.begin(o)
@@ -465,6 +468,13 @@ func (b *uringBackend) cancelKernel(o *op) {
 // begin starts o's I/O: as one chain on a direct descriptor where it can,
 // else with the plain openat.
 func (b *uringBackend) begin(o *op) {
+	if o.fd >= 0 {
+		// readInline opened the file (and maybe read its cached
+		// prefix): go on as after the plain path's openat.
+		traceStep(EvKernel, o, "openat (inline, on the caller)", int(o.fd))
+		b.opened(o, nil)
+		return
+	}
 	// A large read that will go to io-wq takes the plain path: io-wq
 	// counts a request as bounded work (capped by SetMaxWorkers) only if
 	// its file is known to be regular when it is queued, which a chain's
@@ -708,34 +718,7 @@ func (b *uringBackend) step(o *op, res int32) {
 		}
 		o.fd = res
 		b.fds++
-		switch {
-		case stop != nil:
-			o.fail("read", stop)
-			b.closeAndEnd(o)
-		case o.kind == kindFile && b.statx:
-			b.submit(o, stStatx, nil)
-		default:
-			// fstat on the loop: IORING_OP_STATX is always handed to an
-			// io-wq kernel thread (it may block on a lookup), a hand-off
-			// per read and over a dozen more threads in BenchmarkReadFileSizing;
-			// fstat of an open descriptor does not block. ReadInto needs
-			// it too: the size says whether the file fits the buffer,
-			// and the type whether it is a stream, without a probe read
-			// (one more loop round trip).
-			err := unix.Fstat(int(o.fd), &o.sys.st)
-			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
-			if err != nil {
-				o.fail("stat", err)
-				b.closeAndEnd(o)
-				return
-			}
-			if o.kind == kindFile {
-				b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
-			} else {
-				o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
-			}
-			b.next(o)
-		}
+		b.opened(o, stop)
 	case stStatx:
 		if res < 0 {
 			o.fail("stat", uring.Errno(res))
@@ -894,4 +877,37 @@ func (b *uringBackend) end(o *op) {
 	b.active--
 	b.finished++
 	o.finish()
+}
+
+// opened goes on with o's file open in o.fd: by the plain path's openat,
+// or by readInline; stop is the reason the read must end now, if any.
+func (b *uringBackend) opened(o *op, stop error) {
+	switch {
+	case stop != nil:
+		o.fail("read", stop)
+		b.closeAndEnd(o)
+	case o.kind == kindFile && b.statx:
+		b.submit(o, stStatx, nil)
+	default:
+		// fstat on the loop: IORING_OP_STATX is always handed to an
+		// io-wq kernel thread (it may block on a lookup), a hand-off
+		// per read and over a dozen more threads in BenchmarkReadFileSizing;
+		// fstat of an open descriptor does not block. ReadInto needs
+		// it too: the size says whether the file fits the buffer,
+		// and the type whether it is a stream, without a probe read
+		// (one more loop round trip).
+		err := unix.Fstat(int(o.fd), &o.sys.st)
+		traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
+		if err != nil {
+			o.fail("stat", err)
+			b.closeAndEnd(o)
+			return
+		}
+		if o.kind == kindFile {
+			b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
+		} else {
+			o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
+		}
+		b.next(o)
+	}
 }

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package fileio
+
+type inlineState uint8
+
+const (
+	inlineNone inlineState = iota
+	inlineDone
+	inlineTruncated
+	inlineOpened
+)
+
+// readInline is Linux only (openat2 with RESOLVE_CACHED, RWF_NOWAIT).
+func readInline(path string, buf []byte) (int, int, inlineState) { return 0, -1, inlineNone }
+
+func closeInlineFd(fd int32) {}
