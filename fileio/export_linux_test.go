@@ -10,4 +10,4 @@ func UseUringPlainPath() { uringNoDirect = true }
 // UseUringNoInline makes io_uring Readers created from now on send every
 // ReadInto through the ring, as on kernels without openat2's
 // RESOLVE_CACHED (before Linux 5.12).
-func UseUringNoInline() { inlineUnavailable.Store(true) }
+func UseUringNoInline() { uringInline = false }

@@ -2,6 +2,15 @@
 
 package fileio
 
+var uringInline = false
+
+var uringLargeAsync = false
+
+const (
+	inlineLargeMin = 256 << 10
+	inlineQuiet    = 4
+)
+
 type inlineState uint8
 
 const (
@@ -15,3 +24,5 @@ const (
 func readInline(path string, buf []byte) (int, int, inlineState) { return 0, -1, inlineNone }
 
 func closeInlineFd(fd int32) {}
+
+func openInline(path string, buf []byte) (int, bool) { return -1, false }

@@ -175,15 +175,17 @@ func WithExecutor(e vtask.Executor) Option {
 }
 
 // WithInlineReads(false) makes every ReadInto of an io_uring Reader go
-// through the ring. By default (true) a ReadInto first tries the read on
-// the calling goroutine with system calls that never wait for the device
-// (openat2 with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring
-// tries each request inline before it waits: a regular file of at most
-// 4 MiB to read, wholly in the page cache, is read there and the task is
-// complete when ReadInto returns (no pooled op, no loop round trip);
-// anything else goes on through the ring, with the descriptor already
-// open and the cached prefix already read. The workers backend ignores
-// the option.
+// through the ring. By default (true) a ReadInto with fewer than 4 reads
+// in flight, or of 256 KiB or more, first tries the read on the calling
+// goroutine with system calls that do not wait for the device (openat2
+// with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring tries each
+// request inline before it waits: a regular file of at most 4 MiB to
+// read, wholly in the page cache, is read there and the task is complete
+// when ReadInto returns (no pooled op, no loop round trip); anything else
+// goes on through the ring, with the descriptor already open and the
+// cached prefix already read. The file system's open itself is not made
+// non-blocking: on FUSE it waits for the daemon. The workers backend
+// ignores the option.
 func WithInlineReads(on bool) Option {
 	return func(c *config) { c.noInline = !on }
 }
@@ -216,6 +218,10 @@ type Reader struct {
 	closeCh chan struct{}
 	closeMu sync.Mutex // serializes Close
 	inline  bool       // ReadInto tries readInline first (io_uring)
+	// largeAsync: with other reads in flight, a large ReadInto is opened
+	// inline and, if cached, copied on io-wq (openInline); otherwise it
+	// is read inline like a lone one.
+	largeAsync bool
 
 	ops      opTable       // op index -> op
 	created  atomic.Int32  // ops created so far
@@ -271,7 +277,7 @@ func New(opts ...Option) (*Reader, error) {
 			return nil, fmt.Errorf("fileio: backend uring requested but unavailable: %w (use workers)", err)
 		}
 		r.kind, r.be = Uring, be
-		r.inline = !c.noInline
+		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -281,7 +287,7 @@ func New(opts ...Option) (*Reader, error) {
 			r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 		} else {
 			r.kind, r.be = Uring, be
-			r.inline = !c.noInline
+			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -344,6 +350,10 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 // stream (FIFO, pipe, device) has no end to compare with: its read ends
 // without error when buf is full, or at end of file.
 //
+// On the io_uring backend a file wholly in the page cache may be read
+// before ReadInto returns, on the calling goroutine, and the task is then
+// already complete (see WithInlineReads).
+//
 //zerogc:noalloc
 func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Task[int] {
 	if err := r.check(ctx, path); err != nil {
@@ -363,9 +373,15 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		}
 	}
 	n, fd := 0, -1
+	cached := false
 	if r.inline {
 		var st inlineState
-		n, fd, st = readInline(path, buf)
+		if len(r.inFlight) < inlineQuiet || len(buf) >= inlineLargeMin && !r.largeAsync {
+			n, fd, st = readInline(path, buf)
+		} else if len(buf) >= inlineLargeMin {
+			fd, cached = openInline(path, buf)
+			st = inlineOpened
+		}
 		switch st {
 		case inlineDone:
 			traceSync(EvSyncRead, path, n, nil)
@@ -390,6 +406,7 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		// readInline opened the file and read its first n bytes.
 		o.fd, o.n = int32(fd), n
 	}
+	o.cached = cached
 	t := o.ints.Task()
 	r.launch(o, ctx)
 	return t

@@ -20,6 +20,7 @@ type sysState struct {
 	inKernel bool         // io_uring: a request of this op is outstanding
 	ud       uint64       // io_uring: user_data of that request
 	fdWait   bool         // io_uring: waiting in fdWait for a descriptor
+	asyncd   bool         // io_uring: the read in flight went to io-wq for openInline
 
 	// io_uring, direct descriptors (see startChain): slot of the
 	// registered file table reserved for the round (slotHeld) and holding
@@ -113,6 +114,13 @@ var uringAsyncMin = 1 << 62
 // was even elsewhere.
 var uringLockThread = false
 
+// uringSpin is how many times the idle loop yields (runtime.Gosched),
+// looking for a new request or completion, before it sleeps in
+// io_uring_enter after finishing a read: a caller woken by that read
+// that issues its next read at once finds the loop awake and costs no
+// eventfd write and no thread wake-up.
+var uringSpin = 20
+
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
 // uringBackend runs every read of a Reader on one io_uring, owned by a
@@ -168,7 +176,11 @@ type uringBackend struct {
 	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
 	asyncMin   int
 	asyncReads int
+	asyncOut   int // reads on io-wq for openInline, at most asyncCap
+	asyncCap   int
 	lockThread bool // the loop runs on one OS thread
+	spin       int  // uringSpin
+	spinLeft   int  // yields left before the loop sleeps
 	done       chan struct{}
 }
 
@@ -215,6 +227,8 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 		statx:      uringStatx,
 		asyncMin:   uringAsyncMin,
 		lockThread: uringLockThread,
+		spin:       uringSpin,
+		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
 	}
 	b.memPin.Pin(b.mem)
@@ -310,7 +324,14 @@ func (b *uringBackend) loop() {
 			// Then start over: they may have queued requests, and the
 			// drain may bring the shutdown, which changes what to do.
 			b.finished = 0
+			b.spinLeft = b.spin
 			runtime.Gosched()
+			continue
+		}
+		if b.spinLeft > 0 && b.queued.Load() == 0 && b.ring.Pending() == 0 && !b.shutting {
+			b.spinLeft--
+			runtime.Gosched()
+			b.reap()
 			continue
 		}
 		b.sleeping.Store(true)
@@ -644,7 +665,17 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 		} else {
 			uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
 		}
-		if b.async(len(chunk)) {
+		if o.cached && b.asyncOut < b.asyncCap {
+			// In the page cache (openInline): a copy for an io-wq
+			// thread, beside the loop's. At most asyncCap at once:
+			// the kernel keeps an io-wq pool per submitting thread,
+			// and the loop moves between threads, so SetMaxWorkers
+			// alone does not bound them, and a page evicted after
+			// cachestat leaves a worker blocked on the disk.
+			e.Flags |= uring.FlagAsync
+			b.asyncOut++
+			o.sys.asyncd = true
+		} else if b.async(len(chunk)) {
 			e.Flags |= uring.FlagAsync
 		}
 	case stInstall:
@@ -761,6 +792,10 @@ func (b *uringBackend) step(o *op, res int32) {
 		}
 		b.next(o)
 	case stRead:
+		if o.sys.asyncd {
+			o.sys.asyncd = false
+			b.asyncOut--
+		}
 		switch {
 		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED):
 			if stop != nil {
