@@ -21,7 +21,9 @@ const (
 )
 
 // readInline is Linux only (openat2 with RESOLVE_CACHED, RWF_NOWAIT).
-func readInline(path string, buf []byte) (int, int, inlineState) { return 0, -1, inlineNone }
+func readInline(path string, buf []byte, onlyCached bool) (int, int, inlineState) {
+	return 0, -1, inlineNone
+}
 
 func closeInlineFd(fd int32) {}
 

@@ -105,19 +105,26 @@ func TestInlineStates(t *testing.T) {
 	}
 	warm(small)
 	buf := make([]byte, 8192)
-	if n, fd, st := readInline(small, buf); st != inlineDone || n != len(data) || fd != -1 || !bytes.Equal(buf[:n], data) {
+	if n, fd, st := readInline(small, buf, false); st != inlineDone || n != len(data) || fd != -1 || !bytes.Equal(buf[:n], data) {
 		t.Fatalf("whole file: %d %d %v", n, fd, st)
 	}
-	if n, fd, st := readInline(small, buf[:100]); st != inlineTruncated || n != 100 || fd != -1 || !bytes.Equal(buf[:n], data[:100]) {
+	if n, fd, st := readInline(small, buf[:100], false); st != inlineTruncated || n != 100 || fd != -1 || !bytes.Equal(buf[:n], data[:100]) {
 		t.Fatalf("small buffer: %d %d %v", n, fd, st)
 	}
-	if n, fd, st := readInline(empty, buf); st != inlineOpened || n != 0 || fd < 0 {
+	if n, fd, st := readInline(empty, buf, false); st != inlineOpened || n != 0 || fd < 0 {
 		t.Fatalf("empty file: %d %d %v", n, fd, st)
 	} else {
 		unix.Close(fd)
 	}
-	if n, fd, st := readInline(filepath.Join(dir, "missing"), buf); st != inlineNone || n != 0 || fd != -1 {
+	if n, fd, st := readInline(filepath.Join(dir, "missing"), buf, false); st != inlineNone || n != 0 || fd != -1 {
 		t.Fatalf("missing file: %d %d %v", n, fd, st)
+	}
+	// onlyCached: read when cachestat finds it all cached, else handed
+	// over unread.
+	if n, fd, st := readInline(small, buf, true); !noCachestat.Load() && (st != inlineDone || n != len(data)) {
+		t.Fatalf("onlyCached, cached file: %d %d %v", n, fd, st)
+	} else if fd >= 0 {
+		unix.Close(fd)
 	}
 	big := filepath.Join(dir, "big")
 	bigData := bytes.Repeat([]byte("0123456"), (maxChunk+4096)/7)
@@ -125,7 +132,7 @@ func TestInlineStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	warm(big)
-	if n, fd, st := readInline(big, make([]byte, len(bigData))); st != inlineOpened || n != 0 || fd < 0 {
+	if n, fd, st := readInline(big, make([]byte, len(bigData)), false); st != inlineOpened || n != 0 || fd < 0 {
 		t.Fatalf("larger than one request: %d %d %v", n, fd, st)
 	} else {
 		unix.Close(fd)
@@ -159,8 +166,13 @@ func TestInlineStates(t *testing.T) {
 	}
 	defer f.Close()
 	drop()
+	if n, fd, st := readInline(part, make([]byte, len(partData)), true); st != inlineOpened || n != 0 || fd < 0 {
+		t.Fatalf("onlyCached, partly cached file: %d %d %v, want it handed over unread", n, fd, st)
+	} else {
+		unix.Close(fd)
+	}
 	pbuf := make([]byte, len(partData))
-	n, fd, st := readInline(part, pbuf)
+	n, fd, st := readInline(part, pbuf, false)
 	if st != inlineOpened || fd < 0 || n == len(partData) {
 		t.Skipf("the page cache did not keep the prefix only (%d bytes read, %v): fadvise not honoured here", n, st)
 	}

@@ -176,7 +176,7 @@ func WithExecutor(e vtask.Executor) Option {
 
 // WithInlineReads(false) makes every ReadInto of an io_uring Reader go
 // through the ring. By default (true) a ReadInto with fewer than 4 reads
-// in flight, or of 256 KiB or more, first tries the read on the calling
+// in flight, or of 256 KiB or more and wholly cached (cachestat), first tries the read on the calling
 // goroutine with system calls that do not wait for the device (openat2
 // with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring tries each
 // request inline before it waits: a regular file of at most 4 MiB to
@@ -376,8 +376,10 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 	cached := false
 	if r.inline {
 		var st inlineState
-		if len(r.inFlight) < inlineQuiet || len(buf) >= inlineLargeMin && !r.largeAsync {
-			n, fd, st = readInline(path, buf)
+		if len(r.inFlight) < inlineQuiet {
+			n, fd, st = readInline(path, buf, false)
+		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
+			n, fd, st = readInline(path, buf, true)
 		} else if len(buf) >= inlineLargeMin {
 			fd, cached = openInline(path, buf)
 			st = inlineOpened
