@@ -6,3 +6,8 @@ package fileio
 // plain path (a descriptor per open, one request per loop round trip), as
 // on kernels without direct descriptors.
 func UseUringPlainPath() { uringNoDirect = true }
+
+// UseUringNoInline makes io_uring Readers created from now on send every
+// ReadInto through the ring, as on kernels without openat2's
+// RESOLVE_CACHED (before Linux 5.12).
+func UseUringNoInline() { uringInline = false }

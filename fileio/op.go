@@ -58,6 +58,7 @@ type op struct {
 	// and knows whether the file fits without the probe.
 	probe   [1]byte
 	probing bool
+	cached  bool // io_uring: openInline found the whole read in the page cache
 	stream  bool
 	size    int64
 

@@ -15,9 +15,21 @@ import (
 // the plain path (what kernels without direct descriptors get).
 const envPlain = "FILEIO_TEST_URING_PLAIN"
 
+// envNoInline, set to 1, makes this test binary's io_uring Readers send
+// every ReadInto through the ring (no readInline), on the chain where the
+// kernel has direct descriptors.
+const envNoInline = "FILEIO_TEST_URING_NOINLINE"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(envPlain) == "1" {
+		// Kernels without direct descriptors (before 6.8) include
+		// those without RESOLVE_CACHED (before 5.12): the oldest get
+		// neither.
 		fileio.UseUringPlainPath()
+		fileio.UseUringNoInline()
+	}
+	if os.Getenv(envNoInline) == "1" {
+		fileio.UseUringNoInline()
 	}
 	os.Exit(m.Run())
 }
@@ -28,22 +40,34 @@ func TestMain(m *testing.M) {
 // pass the same table. The child's TestUringDirectChoice checks that the
 // switch took effect.
 func TestUringPlainPathTable(t *testing.T) {
-	if os.Getenv(envPlain) == "1" {
-		t.Skip("this is the plain-path run")
+	childTable(t, envPlain, "the plain io_uring path", "TestUringDirectChoice", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestIssue11_8_EMFILE", "TestInlineChoice")
+}
+
+// TestUringNoInlineTable runs every test of the package again in a child
+// process whose io_uring Readers never read inline (kernels with direct
+// descriptors but where openat2 is refused, e.g. by seccomp): the ring
+// alone must pass the same table.
+func TestUringNoInlineTable(t *testing.T) {
+	childTable(t, envNoInline, "io_uring without inline reads", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestInlineChoice")
+}
+
+func childTable(t *testing.T, env, what string, mustPass ...string) {
+	if os.Getenv(envPlain) == "1" || os.Getenv(envNoInline) == "1" {
+		t.Skip("this is a child run")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Skip(err)
 	}
-	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUringPlainPathTable$", "-test.count=1", "-test.v", "-test.timeout=10m")
-	cmd.Env = append(os.Environ(), envPlain+"=1")
+	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUring(PlainPath|NoInline)Table$", "-test.count=1", "-test.v", "-test.timeout=10m")
+	cmd.Env = append(os.Environ(), env+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("the table on the plain io_uring path failed: %v\n%s", err, out)
+		t.Fatalf("the table on %s failed: %v\n%s", what, err, out)
 	}
-	for _, name := range []string{"TestUringDirectChoice", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestIssue11_8_EMFILE"} {
+	for _, name := range mustPass {
 		if !strings.Contains(string(out), "--- PASS: "+name) {
-			t.Fatalf("plain-path run did not pass %s:\n%s", name, out)
+			t.Fatalf("the run on %s did not pass %s:\n%s", what, name, out)
 		}
 	}
 }

@@ -120,6 +120,7 @@ type config struct {
 	workers     int
 	cacheBytes  int64
 	exec        vtask.Executor
+	noInline    bool
 }
 
 // Option configures New.
@@ -173,6 +174,22 @@ func WithExecutor(e vtask.Executor) Option {
 	return func(c *config) { c.exec = e }
 }
 
+// WithInlineReads(false) makes every ReadInto of an io_uring Reader go
+// through the ring. By default (true) a ReadInto with fewer than 4 reads
+// in flight, or of 256 KiB or more and wholly cached (cachestat), first tries the read on the calling
+// goroutine with system calls that do not wait for the device (openat2
+// with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring tries each
+// request inline before it waits: a regular file of at most 4 MiB to
+// read, wholly in the page cache, is read there and the task is complete
+// when ReadInto returns (no pooled op, no loop round trip); anything else
+// goes on through the ring, with the descriptor already open and the
+// cached prefix already read. The file system's open itself is not made
+// non-blocking: on FUSE it waits for the daemon. The workers backend
+// ignores the option.
+func WithInlineReads(on bool) Option {
+	return func(c *config) { c.noInline = !on }
+}
+
 // backend is the engine behind a Reader.
 type backend interface {
 	// start hands a prepared op to the engine. Called with r.mu read-locked.
@@ -200,6 +217,11 @@ type Reader struct {
 	closed  atomic.Bool
 	closeCh chan struct{}
 	closeMu sync.Mutex // serializes Close
+	inline  bool       // ReadInto tries readInline first (io_uring)
+	// largeAsync: with other reads in flight, a large ReadInto is opened
+	// inline and, if cached, copied on io-wq (openInline); otherwise it
+	// is read inline like a lone one.
+	largeAsync bool
 
 	ops      opTable       // op index -> op
 	created  atomic.Int32  // ops created so far
@@ -255,6 +277,7 @@ func New(opts ...Option) (*Reader, error) {
 			return nil, fmt.Errorf("fileio: backend uring requested but unavailable: %w (use workers)", err)
 		}
 		r.kind, r.be = Uring, be
+		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -264,6 +287,7 @@ func New(opts ...Option) (*Reader, error) {
 			r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 		} else {
 			r.kind, r.be = Uring, be
+			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -326,6 +350,10 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 // stream (FIFO, pipe, device) has no end to compare with: its read ends
 // without error when buf is full, or at end of file.
 //
+// On the io_uring backend a file wholly in the page cache may be read
+// before ReadInto returns, on the calling goroutine, and the task is then
+// already complete (see WithInlineReads).
+//
 //zerogc:noalloc
 func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Task[int] {
 	if err := r.check(ctx, path); err != nil {
@@ -344,12 +372,43 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 			return vtask.FromResult(n)
 		}
 	}
+	n, fd := 0, -1
+	cached := false
+	if r.inline {
+		var st inlineState
+		if len(r.inFlight) < inlineQuiet {
+			n, fd, st = readInline(path, buf, false)
+		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
+			n, fd, st = readInline(path, buf, true)
+		} else if len(buf) >= inlineLargeMin {
+			fd, cached = openInline(path, buf)
+			st = inlineOpened
+		}
+		switch st {
+		case inlineDone:
+			traceSync(EvSyncRead, path, n, nil)
+			return vtask.FromResult(n)
+		case inlineTruncated:
+			//zerogc:allow a buffer smaller than the file: the error path
+			err := &fs.PathError{Op: "read", Path: path, Err: ErrTruncated}
+			traceSync(EvSyncRead, path, n, err)
+			return vtask.FromError[int](err)
+		}
+	}
 	o, err := r.acquire(ctx, path)
 	if err != nil {
+		if fd >= 0 {
+			closeInlineFd(int32(fd))
+		}
 		traceSync(EvSyncError, path, 0, err)
 		return vtask.FromError[int](err)
 	}
 	o.prepare(kindInto, ctx, path, buf)
+	if fd >= 0 {
+		// readInline opened the file and read its first n bytes.
+		o.fd, o.n = int32(fd), n
+	}
+	o.cached = cached
 	t := o.ints.Task()
 	r.launch(o, ctx)
 	return t
@@ -424,6 +483,10 @@ func (r *Reader) launch(o *op, ctx context.Context) {
 	r.mu.RLock()
 	if r.closed.Load() {
 		r.mu.RUnlock()
+		if o.fd >= 0 {
+			closeInlineFd(o.fd)
+			o.fd = -1
+		}
 		o.err = ErrClosed
 		o.finish()
 		return

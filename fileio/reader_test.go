@@ -438,7 +438,8 @@ func TestBackPressure(t *testing.T) {
 // the pool by itself.
 func TestAbandonedWait(t *testing.T) {
 	forEach(t, func(t *testing.T, b fileio.Backend) {
-		r := newReader(t, b, fileio.WithMaxInFlight(1))
+		// Inline reads off: the second read must go through the pool.
+		r := newReader(t, b, fileio.WithMaxInFlight(1), fileio.WithInlineReads(false))
 		p, w := fifo(t)
 		task := r.ReadInto(context.Background(), p, make([]byte, 1))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)

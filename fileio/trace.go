@@ -17,12 +17,13 @@ const (
 	EvCancel                         // a cancel was requested for the op
 	EvComplete                       // the task's source was completed (N bytes, Err)
 	EvRelease                        // the result was consumed; the op went back to the pool
+	EvSyncRead                       // read synchronously from the page cache on the caller (io_uring, WithInlineReads)
 )
 
 var kindNames = [...]string{
 	EvRentHit: "rent-hit", EvRentNew: "rent-new", EvSyncCache: "sync-cache",
 	EvSyncError: "sync-error", EvStart: "start", EvSubmit: "submit", EvKernel: "kernel",
-	EvCancel: "cancel", EvComplete: "complete", EvRelease: "release",
+	EvCancel: "cancel", EvComplete: "complete", EvRelease: "release", EvSyncRead: "sync-read",
 }
 
 // String returns the short name of the step.

@@ -198,3 +198,43 @@ func BenchmarkUringLockAB(b *testing.B) {
 			uringLockThread = on
 		}})
 }
+
+// BenchmarkUringInlineAB: ReadInto tried inline on the caller first (the
+// default, readInline) against every read through the ring.
+func BenchmarkUringInlineAB(b *testing.B) {
+	abCompare(b,
+		abVariant{"ring", func(on bool) { uringInline = !on }},
+		abVariant{"inline", func(bool) {}})
+}
+
+// BenchmarkUringSpinAB: the idle loop yielding FILEIO_AB_SPIN times
+// (default 20) before it sleeps, against sleeping at once; both without
+// inline reads, so that every read takes the loop.
+func BenchmarkUringSpinAB(b *testing.B) {
+	n := 20
+	if v, err := strconv.Atoi(os.Getenv("FILEIO_AB_SPIN")); err == nil {
+		n = v
+	}
+	abCompare(b,
+		abVariant{"nospin", func(on bool) {
+			uringInline, uringSpin = !on, 20
+			if on {
+				uringSpin = 0
+			}
+		}},
+		abVariant{"spin", func(on bool) {
+			uringInline, uringSpin = !on, 20
+			if on {
+				uringSpin = n
+			}
+		}})
+}
+
+// BenchmarkUringLargeAsyncAB: with other reads in flight, large cached
+// reads copied by io-wq threads (openInline, the default) against copied
+// inline on the caller (readInline).
+func BenchmarkUringLargeAsyncAB(b *testing.B) {
+	abCompare(b,
+		abVariant{"inline", func(on bool) { uringLargeAsync = !on }},
+		abVariant{"iowq", func(bool) {}})
+}

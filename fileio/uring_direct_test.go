@@ -35,7 +35,7 @@ func directKernel(t *testing.T) bool {
 // run uses) turns them off.
 func TestUringDirectChoice(t *testing.T) {
 	want := directKernel(t) && !uringNoDirect
-	r, err := New(WithBackend(Uring))
+	r, err := New(WithBackend(Uring), WithInlineReads(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestUringDirectChoice(t *testing.T) {
 	}
 	saved := uringNoDirect
 	uringNoDirect = true
-	r2, err := New(WithBackend(Uring))
+	r2, err := New(WithBackend(Uring), WithInlineReads(false))
 	uringNoDirect = saved
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestUringDirectOneSubmission(t *testing.T) {
 	if !directKernel(t) || uringNoDirect {
 		t.Skip("kernel lacks direct descriptors (or the fallback run)")
 	}
-	r, err := New(WithBackend(Uring))
+	r, err := New(WithBackend(Uring), WithInlineReads(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestUringDirectFIFO(t *testing.T) {
 	for _, noDirect := range []bool{false, true} {
 		saved := uringNoDirect
 		uringNoDirect = noDirect || saved
-		r, err := New(WithBackend(Uring))
+		r, err := New(WithBackend(Uring), WithInlineReads(false))
 		uringNoDirect = saved
 		if err != nil {
 			t.Skip(err)
@@ -211,7 +211,7 @@ func TestUringDirectStressCancel(t *testing.T) {
 	if !directKernel(t) || uringNoDirect {
 		t.Skip("kernel lacks direct descriptors (or the fallback run)")
 	}
-	r, err := New(WithBackend(Uring), WithMaxInFlight(64))
+	r, err := New(WithBackend(Uring), WithInlineReads(false), WithMaxInFlight(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestUringDirectStressCancel(t *testing.T) {
 func TestUringAsyncLargeReads(t *testing.T) {
 	saved := uringAsyncMin
 	uringAsyncMin = 256 << 10
-	r, err := New(WithBackend(Uring), WithMaxInFlight(16))
+	r, err := New(WithBackend(Uring), WithInlineReads(false), WithMaxInFlight(16))
 	uringAsyncMin = saved
 	if err != nil {
 		t.Skip(err)
@@ -336,7 +336,7 @@ func TestUringDirectStressClose(t *testing.T) {
 	}
 	defer w.Close()
 	for round := range 30 {
-		r, err := New(WithBackend(Uring), WithMaxInFlight(64))
+		r, err := New(WithBackend(Uring), WithInlineReads(false), WithMaxInFlight(64))
 		if err != nil {
 			t.Fatal(err)
 		}

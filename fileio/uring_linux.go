@@ -20,6 +20,7 @@ type sysState struct {
 	inKernel bool         // io_uring: a request of this op is outstanding
 	ud       uint64       // io_uring: user_data of that request
 	fdWait   bool         // io_uring: waiting in fdWait for a descriptor
+	asyncd   bool         // io_uring: the read in flight went to io-wq for openInline
 
 	// io_uring, direct descriptors (see startChain): slot of the
 	// registered file table reserved for the round (slotHeld) and holding
@@ -113,6 +114,13 @@ var uringAsyncMin = 1 << 62
 // was even elsewhere.
 var uringLockThread = false
 
+// uringSpin is how many times the idle loop yields (runtime.Gosched),
+// looking for a new request or completion, before it sleeps in
+// io_uring_enter after finishing a read: a caller woken by that read
+// that issues its next read at once finds the loop awake and costs no
+// eventfd write and no thread wake-up.
+var uringSpin = 20
+
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
 // uringBackend runs every read of a Reader on one io_uring, owned by a
@@ -168,7 +176,11 @@ type uringBackend struct {
 	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
 	asyncMin   int
 	asyncReads int
+	asyncOut   int // reads on io-wq for openInline, at most asyncCap
+	asyncCap   int
 	lockThread bool // the loop runs on one OS thread
+	spin       int  // uringSpin
+	spinLeft   int  // yields left before the loop sleeps
 	done       chan struct{}
 }
 
@@ -215,6 +227,8 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 		statx:      uringStatx,
 		asyncMin:   uringAsyncMin,
 		lockThread: uringLockThread,
+		spin:       uringSpin,
+		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
 	}
 	b.memPin.Pin(b.mem)
@@ -310,7 +324,14 @@ func (b *uringBackend) loop() {
 			// Then start over: they may have queued requests, and the
 			// drain may bring the shutdown, which changes what to do.
 			b.finished = 0
+			b.spinLeft = b.spin
 			runtime.Gosched()
+			continue
+		}
+		if b.spinLeft > 0 && b.queued.Load() == 0 && b.ring.Pending() == 0 && !b.shutting {
+			b.spinLeft--
+			runtime.Gosched()
+			b.reap()
 			continue
 		}
 		b.sleeping.Store(true)
@@ -388,9 +409,12 @@ func (b *uringBackend) handle(req uint64) {
 	case reqStart:
 		o.sys.active = true
 		b.active++
+		if o.fd >= 0 {
+			b.fds++ // opened by readInline on the caller's goroutine
+		}
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
-			b.end(o)
+			b.closeAndEnd(o)
 			return
 		}
 		b.begin(o)
@@ -465,6 +489,13 @@ func (b *uringBackend) cancelKernel(o *op) {
 // begin starts o's I/O: as one chain on a direct descriptor where it can,
 // else with the plain openat.
 func (b *uringBackend) begin(o *op) {
+	if o.fd >= 0 {
+		// readInline opened the file (and maybe read its cached
+		// prefix): go on as after the plain path's openat.
+		traceStep(EvKernel, o, "openat (inline, on the caller)", int(o.fd))
+		b.opened(o, nil)
+		return
+	}
 	// A large read that will go to io-wq takes the plain path: io-wq
 	// counts a request as bounded work (capped by SetMaxWorkers) only if
 	// its file is known to be regular when it is queued, which a chain's
@@ -634,7 +665,17 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 		} else {
 			uring.PrepRead(e, o.fd, &chunk[0], uint32(len(chunk)), ^uint64(0), ud)
 		}
-		if b.async(len(chunk)) {
+		if o.cached && b.asyncOut < b.asyncCap {
+			// In the page cache (openInline): a copy for an io-wq
+			// thread, beside the loop's. At most asyncCap at once:
+			// the kernel keeps an io-wq pool per submitting thread,
+			// and the loop moves between threads, so SetMaxWorkers
+			// alone does not bound them, and a page evicted after
+			// cachestat leaves a worker blocked on the disk.
+			e.Flags |= uring.FlagAsync
+			b.asyncOut++
+			o.sys.asyncd = true
+		} else if b.async(len(chunk)) {
 			e.Flags |= uring.FlagAsync
 		}
 	case stInstall:
@@ -708,34 +749,7 @@ func (b *uringBackend) step(o *op, res int32) {
 		}
 		o.fd = res
 		b.fds++
-		switch {
-		case stop != nil:
-			o.fail("read", stop)
-			b.closeAndEnd(o)
-		case o.kind == kindFile && b.statx:
-			b.submit(o, stStatx, nil)
-		default:
-			// fstat on the loop: IORING_OP_STATX is always handed to an
-			// io-wq kernel thread (it may block on a lookup), a hand-off
-			// per read and over a dozen more threads in BenchmarkReadFileSizing;
-			// fstat of an open descriptor does not block. ReadInto needs
-			// it too: the size says whether the file fits the buffer,
-			// and the type whether it is a stream, without a probe read
-			// (one more loop round trip).
-			err := unix.Fstat(int(o.fd), &o.sys.st)
-			traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
-			if err != nil {
-				o.fail("stat", err)
-				b.closeAndEnd(o)
-				return
-			}
-			if o.kind == kindFile {
-				b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
-			} else {
-				o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
-			}
-			b.next(o)
-		}
+		b.opened(o, stop)
 	case stStatx:
 		if res < 0 {
 			o.fail("stat", uring.Errno(res))
@@ -778,6 +792,10 @@ func (b *uringBackend) step(o *op, res int32) {
 		}
 		b.next(o)
 	case stRead:
+		if o.sys.asyncd {
+			o.sys.asyncd = false
+			b.asyncOut--
+		}
 		switch {
 		case res == -int32(unix.EINTR) || res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED):
 			if stop != nil {
@@ -894,4 +912,37 @@ func (b *uringBackend) end(o *op) {
 	b.active--
 	b.finished++
 	o.finish()
+}
+
+// opened goes on with o's file open in o.fd: by the plain path's openat,
+// or by readInline; stop is the reason the read must end now, if any.
+func (b *uringBackend) opened(o *op, stop error) {
+	switch {
+	case stop != nil:
+		o.fail("read", stop)
+		b.closeAndEnd(o)
+	case o.kind == kindFile && b.statx:
+		b.submit(o, stStatx, nil)
+	default:
+		// fstat on the loop: IORING_OP_STATX is always handed to an
+		// io-wq kernel thread (it may block on a lookup), a hand-off
+		// per read and over a dozen more threads in BenchmarkReadFileSizing;
+		// fstat of an open descriptor does not block. ReadInto needs
+		// it too: the size says whether the file fits the buffer,
+		// and the type whether it is a stream, without a probe read
+		// (one more loop round trip).
+		err := unix.Fstat(int(o.fd), &o.sys.st)
+		traceStep(EvKernel, o, "fstat (a plain syscall on the loop)", int(o.sys.st.Size))
+		if err != nil {
+			o.fail("stat", err)
+			b.closeAndEnd(o)
+			return
+		}
+		if o.kind == kindFile {
+			b.sizeBuffer(o, o.sys.st.Mode, o.sys.st.Size)
+		} else {
+			o.sized(o.sys.st.Mode&unix.S_IFMT, o.sys.st.Size)
+		}
+		b.next(o)
+	}
 }

@@ -385,13 +385,21 @@ func allocTable(w io.Writer, r *fileio.Reader, opt Options, path, dir string) er
 		}
 	}
 
-	// The asynchronous rows use a Reader without a cache, so that every
-	// read goes to the backend and nothing is copied into a cache.
-	plain, err := fileio.New(fileio.WithBackend(r.Backend()))
+	// The asynchronous rows use a Reader without a cache and without
+	// inline reads, so that every read goes to the backend and nothing
+	// is copied into a cache.
+	plain, err := fileio.New(fileio.WithBackend(r.Backend()), fileio.WithInlineReads(false))
 	if err != nil {
 		return err
 	}
 	defer plain.Close()
+	// inline: the default io_uring Reader, which reads a file that is in
+	// the page cache on the caller (WithInlineReads).
+	inline, err := fileio.New(fileio.WithBackend(r.Backend()))
+	if err != nil {
+		return err
+	}
+	defer inline.Close()
 	async := "asynchronous (" + r.Backend().String() + ")"
 	rows := []struct {
 		path, op, left string
@@ -410,6 +418,8 @@ func allocTable(w io.Writer, r *fileio.Reader, opt Options, path, dir string) er
 			func() { _, err := r.ReadInto(bg, path, buf).Await(); check(err) }},
 		{"synchronous (cache)", "ReadFile(ctx, cached path)", "the caller's copy", false,
 			func() { _, err := r.ReadFile(bg, path).Await(); check(err) }},
+		{"synchronous (page cache, inline)", "ReadInto(ctx, path, buf) (io_uring default)", "", false,
+			func() { _, err := inline.ReadInto(bg, path, buf).Await(); check(err) }},
 		{"synchronous error", "ReadInto with a canceled context", "", false,
 			func() { _, _ = r.ReadInto(canceled, path, buf).Await() }},
 		{"baseline", "go func + os.ReadFile + chan", "goroutine, channel, *os.File, contents, ...", false,
@@ -425,6 +435,9 @@ func allocTable(w io.Writer, r *fileio.Reader, opt Options, path, dir string) er
 	fmt.Fprintf(w, "\nAllocations per operation, measured now (testing.AllocsPerRun, %d runs each; file %d bytes):\n\n", opt.Runs, size)
 	fmt.Fprintf(w, "| path | operation | pooled op | allocs/op | what is allocated |\n|---|---|---|---:|---|\n")
 	for _, row := range rows {
+		if row.path == "synchronous (page cache, inline)" && r.Backend() != fileio.Uring {
+			continue // the workers backend has no inline reads
+		}
 		row.fn() // warm up
 		got := testing.AllocsPerRun(opt.Runs, row.fn)
 		pooled := "no"

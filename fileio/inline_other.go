@@ -1,0 +1,30 @@
+//go:build !linux
+
+package fileio
+
+var uringInline = false
+
+var uringLargeAsync = false
+
+const (
+	inlineLargeMin = 256 << 10
+	inlineQuiet    = 4
+)
+
+type inlineState uint8
+
+const (
+	inlineNone inlineState = iota
+	inlineDone
+	inlineTruncated
+	inlineOpened
+)
+
+// readInline is Linux only (openat2 with RESOLVE_CACHED, RWF_NOWAIT).
+func readInline(path string, buf []byte, onlyCached bool) (int, int, inlineState) {
+	return 0, -1, inlineNone
+}
+
+func closeInlineFd(fd int32) {}
+
+func openInline(path string, buf []byte) (int, bool) { return -1, false }
