@@ -11,3 +11,8 @@ func UseUringPlainPath() { uringNoDirect = true }
 // ReadInto through the ring, as on kernels without openat2's
 // RESOLVE_CACHED (before Linux 5.12).
 func UseUringNoInline() { uringInline = false }
+
+// UseUringDeferTaskrun makes io_uring Readers created from now on set up
+// their rings with SINGLE_ISSUER and DEFER_TASKRUN on the loop's locked
+// thread (uringDeferTaskrun).
+func UseUringDeferTaskrun() { uringDeferTaskrun = true }

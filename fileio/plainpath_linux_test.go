@@ -20,6 +20,11 @@ const envPlain = "FILEIO_TEST_URING_PLAIN"
 // kernel has direct descriptors.
 const envNoInline = "FILEIO_TEST_URING_NOINLINE"
 
+// envDefer, set to 1, makes this test binary's io_uring Readers set up
+// their rings with SINGLE_ISSUER and DEFER_TASKRUN (an internal switch,
+// off by default).
+const envDefer = "FILEIO_TEST_URING_DEFER"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(envPlain) == "1" {
 		// Kernels without direct descriptors (before 6.8) include
@@ -30,6 +35,9 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envNoInline) == "1" {
 		fileio.UseUringNoInline()
+	}
+	if os.Getenv(envDefer) == "1" {
+		fileio.UseUringDeferTaskrun()
 	}
 	os.Exit(m.Run())
 }
@@ -51,15 +59,22 @@ func TestUringNoInlineTable(t *testing.T) {
 	childTable(t, envNoInline, "io_uring without inline reads", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestInlineChoice")
 }
 
+// TestUringDeferTable runs every test of the package again in a child
+// process whose io_uring rings have SINGLE_ISSUER and DEFER_TASKRUN, so
+// that the switch stays correct while it is off by default.
+func TestUringDeferTable(t *testing.T) {
+	childTable(t, envDefer, "io_uring with DEFER_TASKRUN", "TestUringDeferChoice", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestInlineChoice")
+}
+
 func childTable(t *testing.T, env, what string, mustPass ...string) {
-	if os.Getenv(envPlain) == "1" || os.Getenv(envNoInline) == "1" {
+	if os.Getenv(envPlain) == "1" || os.Getenv(envNoInline) == "1" || os.Getenv(envDefer) == "1" {
 		t.Skip("this is a child run")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Skip(err)
 	}
-	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUring(PlainPath|NoInline)Table$", "-test.count=1", "-test.v", "-test.timeout=10m")
+	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUring(PlainPath|NoInline|Defer)Table$", "-test.count=1", "-test.v", "-test.timeout=10m")
 	cmd.Env = append(os.Environ(), env+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -238,3 +238,23 @@ func BenchmarkUringLargeAsyncAB(b *testing.B) {
 		abVariant{"inline", func(on bool) { uringLargeAsync = !on }},
 		abVariant{"iowq", func(bool) {}})
 }
+
+// BenchmarkUringDeferAB: the ring set up with SINGLE_ISSUER and
+// DEFER_TASKRUN on the loop's locked thread (uringDeferTaskrun) against
+// the default (no setup flag, loop not locked). With FILEIO_AB_NOINLINE=1
+// both send every read through the ring; with FILEIO_AB_LOCKBASE=1 the
+// default's loop is locked too, which leaves the flags as the only
+// difference.
+func BenchmarkUringDeferAB(b *testing.B) {
+	noInline := os.Getenv("FILEIO_AB_NOINLINE") == "1"
+	lockBase := os.Getenv("FILEIO_AB_LOCKBASE") == "1"
+	abCompare(b,
+		abVariant{"default", func(on bool) {
+			uringInline = !(on && noInline)
+			uringLockThread = on && lockBase
+		}},
+		abVariant{"defer", func(on bool) {
+			uringInline = !(on && noInline)
+			uringDeferTaskrun = on
+		}})
+}

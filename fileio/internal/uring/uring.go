@@ -183,6 +183,8 @@ const (
 
 // NewFlags is New with extra setup flags. A kernel that rejects them
 // (EINVAL) gets a ring without them; Flags reports what the ring has.
+// With SetupSingleIssuer the ring belongs to the calling OS thread: only
+// that thread may submit, register or (with SetupDeferTaskrun) wait.
 func NewFlags(entries, flags uint32) (*Ring, error) {
 	r, err := setupRing(entries, flags)
 	if err != nil && flags != 0 && errors.Is(err, unix.EINVAL) {
@@ -190,6 +192,15 @@ func NewFlags(entries, flags uint32) (*Ring, error) {
 	}
 	return r, err
 }
+
+// rejectFlags: setup flags setupRing refuses with EINVAL, as a kernel
+// without them does (SetRejectedFlags).
+var rejectFlags atomic.Uint32
+
+// SetRejectedFlags makes rings set up from now on fail with EINVAL when
+// asked for any of flags, as on a kernel that lacks them, so that tests
+// can exercise the fallback of NewFlags; 0 restores the kernel's answer.
+func SetRejectedFlags(flags uint32) { rejectFlags.Store(flags) }
 
 // Flags reports the setup flags the ring was created with, beyond the
 // ones every ring has.
@@ -204,6 +215,9 @@ func setupRing(entries, flags uint32) (*Ring, error) {
 	}
 	var p params
 	p.Flags = setupClamp | flags
+	if flags&rejectFlags.Load() != 0 {
+		return nil, fmt.Errorf("%w: io_uring_setup: %w", ErrUnavailable, unix.EINVAL)
+	}
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		switch errno {
@@ -312,7 +326,10 @@ func (r *Ring) Enter(minComplete uint32) (int, error) {
 	// release: the entries written above are visible before the new tail.
 	atomic.StoreUint32(r.sqTail, r.sqLocalTail)
 	var flags uintptr
-	if minComplete > 0 {
+	if minComplete > 0 || r.flags&SetupDeferTaskrun != 0 {
+		// With DEFER_TASKRUN completion work runs only in a call that
+		// gets events; with minComplete 0 it runs what is queued and
+		// returns.
 		flags = enterGetEvents
 	}
 	for {

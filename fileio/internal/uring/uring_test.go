@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -254,5 +255,58 @@ func TestCheckDirect(t *testing.T) {
 	}
 	if r.Supports(255) {
 		t.Fatal("the probe claims opcode 255")
+	}
+}
+
+// TestDeferTaskrun: a ring with SINGLE_ISSUER and DEFER_TASKRUN (Linux
+// 6.1) runs a request's completion when Enter gets events, on the thread
+// that created it; a kernel that refuses the flags (forced here) yields a
+// ring without them.
+func TestDeferTaskrun(t *testing.T) {
+	for _, reject := range []bool{false, true} {
+		want := uint32(SetupSingleIssuer | SetupDeferTaskrun)
+		if reject {
+			SetRejectedFlags(want)
+		}
+		done := make(chan error, 1)
+		var flags uint32
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			r, err := NewFlags(8, want)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer r.Close()
+			flags = r.Flags()
+			PrepNop(r.NextSQE(), 7)
+			if _, err := r.Enter(1); err != nil {
+				done <- err
+				return
+			}
+			c := r.PeekCQE()
+			if c == nil || c.UserData != 7 {
+				done <- errors.New("no completion for the nop")
+				return
+			}
+			r.AdvanceCQ()
+			done <- nil
+		}()
+		err := <-done
+		SetRejectedFlags(0)
+		if errors.Is(err, ErrUnavailable) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(reject, err)
+		}
+		if reject && flags != 0 {
+			t.Fatalf("forced EINVAL: ring has flags %#x, want 0", flags)
+		}
+		if !reject && flags != want && flags != 0 {
+			t.Fatalf("ring flags %#x, want %#x or 0", flags, want)
+		}
+		t.Logf("reject=%v: ring flags %#x", reject, flags)
 	}
 }
