@@ -302,6 +302,53 @@ func (p *Pool[T]) Put(x *T) {
 	p.drops.Add(1)
 }
 
+// PutBatch returns every object of xs to the pool, as Put would one at a
+// time, and sets each element of xs to nil. It is for a caller that has many
+// objects to return at once (the combining step of a fan-out): on a pool
+// with per-P caches it pins its P once for the whole batch instead of once
+// per object. nil elements are skipped.
+//
+//zerogc:noalloc
+func (p *Pool[T]) PutBatch(xs []*T) {
+	i := 0
+	if len(p.private) > 0 {
+		pid := procPin()
+		if pid < len(p.private) {
+			m := &p.private[pid]
+			for ; i < len(xs); i++ {
+				x := xs[i]
+				if x == nil {
+					continue
+				}
+				n := m.n
+				if n < p.perP && n < len(m.xs) {
+					m.xs[n] = x
+					m.n = n + 1
+					xs[i] = nil
+					continue
+				}
+				h := n - p.perP/2
+				if p.batches == nil || h < 0 || h >= n || n > len(m.xs) || !p.batches.put(m.xs[h:n]) {
+					break // the shared path below, unpinned
+				}
+				for j := h + 1; j < n; j++ {
+					m.xs[j] = nil
+				}
+				m.xs[h] = x
+				m.n = h + 1
+				xs[i] = nil
+			}
+		}
+		procUnpin()
+	}
+	for ; i < len(xs); i++ {
+		if x := xs[i]; x != nil {
+			xs[i] = nil
+			p.Put(x)
+		}
+	}
+}
+
 // Cap returns the number of objects the pool can hold.
 func (p *Pool[T]) Cap() int {
 	n := len(p.items) + 1 + len(p.private)*p.perP

@@ -129,6 +129,12 @@ func (op *whenAllOp[T]) sweep() bool {
 			op.early = a // consumed ahead of the sweep: skip it there
 		}
 	}
+	// held gathers the Completions the sweep consumed, returned to their
+	// pool in batches (one pin of the P per batch, see pool.PutBatch), and
+	// always before the sweep returns.
+	var held [heldBatch]*Completion[T]
+	nheld := 0
+	var home *pool.Pool[Completion[T]]
 	n := len(op.tasks)
 	for op.next < n {
 		i := op.next
@@ -144,6 +150,21 @@ func (op *whenAllOp[T]) sweep() bool {
 		} else if c, ok := t.ref.(*Core[T]); ok {
 			// A Core's task, the common case, without Task's
 			// dispatch on its ref: consume it if it has completed.
+			if src, v, err := c.consumeHeld(t.token); src != nil {
+				op.results[i] = v
+				*t = Task[T]{ref: err}
+				op.next++
+				if src.home != home || nheld == len(held) {
+					if nheld > 0 {
+						home.PutBatch(held[:nheld])
+						nheld = 0
+					}
+					home = src.home
+				}
+				held[nheld] = src
+				nheld++
+				continue
+			}
 			if s := c.state.Load(); versionOf(s) != t.token || s&(flagCompleted|flagAbandoned) != 0 {
 				v, err := c.Result(t.token)
 				op.results[i] = v
@@ -155,6 +176,10 @@ func (op *whenAllOp[T]) sweep() bool {
 			op.consume(i)
 			op.next++
 			continue
+		}
+		if nheld > 0 {
+			home.PutBatch(held[:nheld])
+			nheld = 0
 		}
 		target := i
 		if !op.triedLast {
@@ -178,9 +203,16 @@ func (op *whenAllOp[T]) sweep() bool {
 			op.next++
 		}
 	}
+	if nheld > 0 {
+		home.PutBatch(held[:nheld])
+	}
 	op.finish()
 	return true
 }
+
+// heldBatch is the most Completions a sweep holds before it returns them to
+// their pool at once.
+const heldBatch = 16
 
 // consume reads the result of completed task i into results and leaves in
 // its place a task that carries nothing but its error.
