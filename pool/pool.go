@@ -305,48 +305,66 @@ func (p *Pool[T]) Put(x *T) {
 // PutBatch returns every object of xs to the pool, as Put would one at a
 // time, and sets each element of xs to nil. It is for a caller that has many
 // objects to return at once (the combining step of a fan-out): on a pool
-// with per-P caches it pins its P once for the whole batch instead of once
-// per object. nil elements are skipped.
+// with per-P caches it pins its P once for the whole batch, copies into the
+// cache in bulk, and moves whole batches from xs to the shared queue. nil
+// elements are skipped.
 //
 //zerogc:noalloc
 func (p *Pool[T]) PutBatch(xs []*T) {
-	i := 0
-	if len(p.private) > 0 {
+	rest := xs
+	if len(p.private) > 0 && !hasNil(xs) {
 		pid := procPin()
 		if pid < len(p.private) {
 			m := &p.private[pid]
-			for ; i < len(xs); i++ {
-				x := xs[i]
-				if x == nil {
-					continue
-				}
+			perP := min(p.perP, len(m.xs))
+			half := perP / 2
+			for len(rest) > 0 {
 				n := m.n
-				if n < p.perP && n < len(m.xs) {
-					m.xs[n] = x
-					m.n = n + 1
-					xs[i] = nil
+				if n < perP {
+					k := copy(m.xs[n:perP], rest)
+					m.n = n + k
+					rest = rest[k:]
 					continue
 				}
-				h := n - p.perP/2
-				if p.batches == nil || h < 0 || h >= n || n > len(m.xs) || !p.batches.put(m.xs[h:n]) {
+				// The cache is full.
+				if p.batches == nil || half < 2 || n != perP {
 					break // the shared path below, unpinned
 				}
-				for j := h + 1; j < n; j++ {
-					m.xs[j] = nil
+				if len(rest) >= half {
+					// A whole batch straight from xs.
+					if !p.batches.put(rest[:half]) {
+						break
+					}
+					rest = rest[half:]
+					continue
 				}
-				m.xs[h] = x
-				m.n = h + 1
-				xs[i] = nil
+				// Make room: the newer half of the cache as one batch.
+				if !p.batches.put(m.xs[n-half : n]) {
+					break
+				}
+				clear(m.xs[n-half : n])
+				m.n = n - half
 			}
 		}
 		procUnpin()
 	}
-	for ; i < len(xs); i++ {
-		if x := xs[i]; x != nil {
-			xs[i] = nil
+	clear(xs[:len(xs)-len(rest)])
+	for i, x := range rest {
+		if x != nil {
+			rest[i] = nil
 			p.Put(x)
 		}
 	}
+}
+
+// hasNil reports whether xs holds a nil.
+func hasNil[T any](xs []*T) bool {
+	for _, x := range xs {
+		if x == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Cap returns the number of objects the pool can hold.
