@@ -302,6 +302,56 @@ func (p *Pool[T]) Put(x *T) {
 	p.drops.Add(1)
 }
 
+// GetBatch fills dst with objects from the pool, or new ones from its new
+// function where the pool runs out, as len(dst) calls of Get would. It is
+// for a caller that rents many objects at once (the start of a fan-out): on
+// a pool with per-P caches it pins its P once for the whole batch, copies
+// out of the cache in bulk, and takes whole batches from the shared queue
+// straight into dst. The caller owns every object of dst until it passes it
+// to Put or PutBatch.
+//
+//zerogc:noalloc
+func (p *Pool[T]) GetBatch(dst []*T) {
+	i := 0
+	if len(p.private) > 0 {
+		pid := procPin()
+		if pid < len(p.private) {
+			m := &p.private[pid]
+			for i < len(dst) {
+				if n := min(m.n, len(m.xs)); n > 0 {
+					k := min(n, len(dst)-i)
+					copy(dst[i:i+k], m.xs[n-k:n])
+					clear(m.xs[n-k : n])
+					m.n = n - k
+					i += k
+					continue
+				}
+				if p.batches == nil {
+					break
+				}
+				if len(dst)-i >= batchSize {
+					// A whole batch straight into dst.
+					k := p.batches.get(dst[i : i+batchSize])
+					if k == 0 {
+						break
+					}
+					i += k
+					continue
+				}
+				k := p.batches.get(m.xs[:])
+				if k == 0 {
+					break
+				}
+				m.n = k
+			}
+		}
+		procUnpin()
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = p.Get()
+	}
+}
+
 // PutBatch returns every object of xs to the pool, as Put would one at a
 // time, and sets each element of xs to nil. It is for a caller that has many
 // objects to return at once (the combining step of a fan-out): on a pool

@@ -88,3 +88,93 @@ func TestStressPutBatchNeverTwoHolders(t *testing.T) {
 		t.Fatalf("%d times an object was held by two goroutines", v)
 	}
 }
+
+// TestGetBatchFillsWithDistinctObjects rents batches larger than the per-P
+// caches from pools of every kind, warm and cold, and checks that every
+// element is set, that no object is handed out twice, and that a warm pool
+// serves them without calling New.
+func TestGetBatchFillsWithDistinctObjects(t *testing.T) {
+	for _, opts := range [][]pool.Option{
+		{pool.Size(64)},
+		{pool.Size(64), pool.PerP()},
+		{pool.Size(64), pool.PerPCache(16)},
+		{pool.Size(64), pool.PerPCache(16), pool.Debug()},
+	} {
+		p := pool.New(func() *obj { return new(obj) }, opts...)
+		xs := make([]*obj, 40)
+		p.GetBatch(xs) // cold: New for each
+		seen := map[*obj]bool{}
+		for i, x := range xs {
+			if x == nil || seen[x] {
+				t.Fatalf("cold GetBatch: element %d is nil or a duplicate", i)
+			}
+			seen[x] = true
+		}
+		p.PutBatch(xs)
+		news := p.Stats().New
+		p.GetBatch(xs)
+		for i, x := range xs {
+			if !seen[x] {
+				t.Fatalf("warm GetBatch: element %d is not one of the objects put back, or a duplicate", i)
+			}
+			delete(seen, x)
+		}
+		if got := p.Stats().New - news; got != 0 {
+			t.Fatalf("warm GetBatch called New %d times; want 0", got)
+		}
+		p.PutBatch(xs)
+		if err := p.CheckLeaks(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStressGetBatchNeverTwoHolders has goroutines on every P rent objects
+// with GetBatch and with Get, and return them with PutBatch and Put, in
+// batches that overflow the per-P caches: no object may ever be held by two
+// of them. Run it with -race.
+func TestStressGetBatchNeverTwoHolders(t *testing.T) {
+	p := pool.New(func() *obj { return new(obj) }, pool.Size(256), pool.PerPCache(16))
+	var wg sync.WaitGroup
+	var violations atomic.Int64
+	for g := range 4 * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			buf := make([]*obj, 40)
+			for i := range 3000 {
+				held := buf[:1+(i+g)%40]
+				if i%3 == 0 {
+					for j := range held {
+						held[j] = p.Get()
+					}
+				} else {
+					p.GetBatch(held)
+				}
+				for _, o := range held {
+					if o.held.Add(1) != 1 {
+						violations.Add(1)
+					}
+				}
+				if i%64 == 0 {
+					runtime.Gosched()
+				}
+				for _, o := range held {
+					if o.held.Add(-1) != 0 {
+						violations.Add(1)
+					}
+				}
+				if i%5 == 0 {
+					for j, o := range held {
+						held[j] = nil
+						p.Put(o)
+					}
+				} else {
+					p.PutBatch(held)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if v := violations.Load(); v != 0 {
+		t.Fatalf("%d times an object was held by two goroutines", v)
+	}
+}
