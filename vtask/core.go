@@ -163,8 +163,18 @@ func (c *Core[T]) SetResult(v T) {
 		panic("vtask: SetResult on an operation that is already completed (the owner completed it twice)")
 	}
 	c.value = v
-	if s&(flagRegistered|flagWaiter|flagAbandoned) == flagRegistered|flagWaiter && c.handOff(s) {
-		return // the common asynchronous case, without publish's call
+	switch s & (flagRegistered | flagWaiter | flagAbandoned) {
+	case 0:
+		// Nobody registered yet (a fan-out's task, consumed by a later
+		// sweep): publish with the state already loaded, without
+		// publish's call. A registrar at work will see flagCompleted.
+		if c.state.CompareAndSwap(s, s|flagCompleting|flagCompleted) {
+			return
+		}
+	case flagRegistered | flagWaiter:
+		if c.handOff(s) {
+			return // the common asynchronous case, without publish's call
+		}
 	}
 	c.publish(flagCompleting|flagCompleted, false)
 }
