@@ -535,21 +535,15 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 	return c.take()
 }
 
-// consumeHeld is Result for a consumer that returns Completions to their
-// pool in batches (WhenAll's sweep): if c is the Core of a Completion whose
-// version token has completed with no continuation or waiter registered, it
-// moves c to the next version, reads and clears the outcome, and returns the
-// Completion, which the caller must pass to its home pool's Put or PutBatch
-// (nothing else refers to it: every call with token now fails with
-// ErrStale). In every other case it returns nil and consumes nothing, and
-// the caller uses Result.
-func (c *Core[T]) consumeHeld(token uint64) (*Completion[T], T, error) {
+// heldOutcome is the end of Result for a consumer that returns Completions
+// to their pool in batches (WhenAll's sweep), once the consumer's CAS has
+// moved c, the Core of a Completion whose version had completed with no
+// continuation or waiter registered, to the next version: it reads and
+// clears the outcome and returns the Completion, which the caller must pass
+// to its home pool's Put or PutBatch (nothing else refers to it: every call
+// with the old token now fails with ErrStale).
+func (c *Core[T]) heldOutcome() (*Completion[T], T, error) {
 	var zero T
-	s := c.state.Load()
-	if c.home == nil || versionOf(s) != token || s&(flagCompleted|flagClaimed|flagAbandoned) != flagCompleted ||
-		!c.state.CompareAndSwap(s, ((token+1)&versionMask)<<versionShift) {
-		return nil, zero, nil
-	}
 	if c.fn != nil || c.arg != nil {
 		c.fn, c.arg = nil, nil
 	}

@@ -159,7 +159,14 @@ func (op *whenAllOp[T]) sweep() bool {
 		} else if c, ok := t.ref.(*Core[T]); ok {
 			// A Core's task, the common case, without Task's
 			// dispatch on its ref: consume it if it has completed.
-			if src, v, err := c.consumeHeld(t.token); src != nil {
+			// Result's claim, for a completed Completion that nobody
+			// registered on (inline: a call returning the three
+			// results costs more than its body); heldOutcome reads
+			// the outcome without releasing the Completion.
+			if s := c.state.Load(); c.home != nil && versionOf(s) == t.token &&
+				s&(flagCompleted|flagClaimed|flagAbandoned) == flagCompleted &&
+				c.state.CompareAndSwap(s, ((t.token+1)&versionMask)<<versionShift) {
+				src, v, err := c.heldOutcome()
 				results[i] = v
 				// Only ref is read again (by finish); the value
 				// of a Core's task is zero.
