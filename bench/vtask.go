@@ -11,7 +11,7 @@ func vtaskContenders() []Contender {
 	return []Contender{
 		{
 			Name:         "vtask-Completion",
-			Doc:          "vtask.Rent a pooled Completion, a persistent worker completes it, Task.Await; fan-out joins with vtask.WhenAll (the floor's shape, made safe)",
+			Doc:          "vtask.Rent a pooled Completion, a persistent worker completes it, Task.Await; fan-out rents with vtask.RentBatch and joins with vtask.WhenAll (the floor's shape, made safe)",
 			NewRoundTrip: newVtaskCompletionRoundTrip,
 			NewFanOut:    newVtaskCompletionFanOut,
 		},

@@ -370,14 +370,21 @@ func (p *Pool[T]) PutBatch(xs []*T) {
 			half := perP / 2
 			for len(rest) > 0 {
 				n := m.n
-				if n < perP {
-					k := copy(m.xs[n:perP], rest)
-					m.n = n + k
-					rest = rest[k:]
-					continue
+				if n > perP {
+					break
 				}
-				// The cache is full.
-				if p.batches == nil || half < 2 || n != perP {
+				if len(rest) <= perP-n {
+					// What is left fits in the cache.
+					m.n = n + copy(m.xs[n:perP], rest)
+					rest = rest[:0]
+					break
+				}
+				if p.batches == nil || half < 2 {
+					if n < perP {
+						k := copy(m.xs[n:perP], rest)
+						m.n = n + k
+						rest = rest[k:]
+					}
 					break // the shared path below, unpinned
 				}
 				if len(rest) >= half {
@@ -388,7 +395,9 @@ func (p *Pool[T]) PutBatch(xs []*T) {
 					rest = rest[half:]
 					continue
 				}
-				// Make room: the newer half of the cache as one batch.
+				// Fewer than half are left, more than fit (so the
+				// cache holds more than half): make room by moving
+				// the newer half of the cache as one batch.
 				if !p.batches.put(m.xs[n-half : n]) {
 					break
 				}
