@@ -11,7 +11,7 @@ func vtaskContenders() []Contender {
 	return []Contender{
 		{
 			Name:         "vtask-Completion",
-			Doc:          "vtask.Rent a pooled Completion, a persistent worker completes it, Task.Await; fan-out joins with vtask.WhenAll (the floor's shape, made safe)",
+			Doc:          "vtask.Rent a pooled Completion, a persistent worker completes it, Task.Await; fan-out rents with vtask.RentBatch and joins with vtask.WhenAll (the floor's shape, made safe)",
 			NewRoundTrip: newVtaskCompletionRoundTrip,
 			NewFanOut:    newVtaskCompletionFanOut,
 		},
@@ -116,10 +116,18 @@ func newVtaskCompletionFanOut(maxBatch int) (FanOut, func()) {
 	tasks := make([]vtask.Task[int], maxBatch)
 	fo := func(results []int) error {
 		ts := tasks[:len(results)]
-		for i := range ts {
-			c := vtask.Rent[int]()
-			ts[i] = c.Task()
-			jobs <- completionJob{c, i}
+		// Rent the Completions 64 at a time (one pool look-up and one
+		// pin of the P per batch instead of per operation).
+		var cs [64]*vtask.Completion[int]
+		for i := 0; i < len(ts); {
+			batch := cs[:min(len(cs), len(ts)-i)]
+			vtask.RentBatch(batch)
+			for j, c := range batch {
+				batch[j] = nil
+				ts[i] = c.Task()
+				jobs <- completionJob{c, i}
+				i++
+			}
 		}
 		_, err := vtask.WhenAll(ts, results).Await()
 		clear(ts)

@@ -40,6 +40,10 @@
 // slot or on the queue, and a random scan of the slots before it), which
 // took over a third of the fan-out's CPU time.
 //
+// GetBatch and PutBatch rent and return many objects with one pin of the P,
+// copying to and from its cache in bulk and moving whole batches between the
+// caller's slice and the queue.
+//
 // # Which pool vtask uses, and why
 //
 // vtask keeps its pooled operations in a Pool with per-P caches of 16

@@ -302,6 +302,130 @@ func (p *Pool[T]) Put(x *T) {
 	p.drops.Add(1)
 }
 
+// GetBatch fills dst with objects from the pool, or new ones from its new
+// function where the pool runs out, as len(dst) calls of Get would. It is
+// for a caller that rents many objects at once (the start of a fan-out): on
+// a pool with per-P caches it pins its P once for the whole batch, copies
+// out of the cache in bulk, and takes whole batches from the shared queue
+// straight into dst. The caller owns every object of dst until it passes it
+// to Put or PutBatch.
+//
+//zerogc:noalloc
+func (p *Pool[T]) GetBatch(dst []*T) {
+	i := 0
+	if len(p.private) > 0 {
+		pid := procPin()
+		if pid < len(p.private) {
+			m := &p.private[pid]
+			for i < len(dst) {
+				if n := min(m.n, len(m.xs)); n > 0 {
+					k := min(n, len(dst)-i)
+					copy(dst[i:i+k], m.xs[n-k:n])
+					clear(m.xs[n-k : n])
+					m.n = n - k
+					i += k
+					continue
+				}
+				if p.batches == nil {
+					break
+				}
+				if len(dst)-i >= batchSize {
+					// A whole batch straight into dst.
+					k := p.batches.get(dst[i : i+batchSize])
+					if k == 0 {
+						break
+					}
+					i += k
+					continue
+				}
+				k := p.batches.get(m.xs[:])
+				if k == 0 {
+					break
+				}
+				m.n = k
+			}
+		}
+		procUnpin()
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = p.Get()
+	}
+}
+
+// PutBatch returns every object of xs to the pool, as Put would one at a
+// time, and sets each element of xs to nil. It is for a caller that has many
+// objects to return at once (the combining step of a fan-out): on a pool
+// with per-P caches it pins its P once for the whole batch, copies into the
+// cache in bulk, and moves whole batches from xs to the shared queue. nil
+// elements are skipped.
+//
+//zerogc:noalloc
+func (p *Pool[T]) PutBatch(xs []*T) {
+	rest := xs
+	if len(p.private) > 0 && !hasNil(xs) {
+		pid := procPin()
+		if pid < len(p.private) {
+			m := &p.private[pid]
+			perP := min(p.perP, len(m.xs))
+			half := perP / 2
+			for len(rest) > 0 {
+				n := m.n
+				if n > perP {
+					break
+				}
+				if len(rest) <= perP-n {
+					// What is left fits in the cache.
+					m.n = n + copy(m.xs[n:perP], rest)
+					rest = rest[:0]
+					break
+				}
+				if p.batches == nil || half < 2 {
+					if n < perP {
+						k := copy(m.xs[n:perP], rest)
+						m.n = n + k
+						rest = rest[k:]
+					}
+					break // the shared path below, unpinned
+				}
+				if len(rest) >= half {
+					// A whole batch straight from xs.
+					if !p.batches.put(rest[:half]) {
+						break
+					}
+					rest = rest[half:]
+					continue
+				}
+				// Fewer than half are left, more than fit (so the
+				// cache holds more than half): make room by moving
+				// the newer half of the cache as one batch.
+				if !p.batches.put(m.xs[n-half : n]) {
+					break
+				}
+				clear(m.xs[n-half : n])
+				m.n = n - half
+			}
+		}
+		procUnpin()
+	}
+	clear(xs[:len(xs)-len(rest)])
+	for i, x := range rest {
+		if x != nil {
+			rest[i] = nil
+			p.Put(x)
+		}
+	}
+}
+
+// hasNil reports whether xs holds a nil.
+func hasNil[T any](xs []*T) bool {
+	for _, x := range xs {
+		if x == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Cap returns the number of objects the pool can hold.
 func (p *Pool[T]) Cap() int {
 	n := len(p.items) + 1 + len(p.private)*p.perP

@@ -29,6 +29,20 @@ func Rent[T any]() *Completion[T] {
 	return completionPool[T]().Get()
 }
 
+// RentBatch fills dst with Completions from the pool of Completion[T], as
+// len(dst) calls of Rent would, for a caller that starts many operations at
+// once (a fan-out): it looks the pool up once and takes the Completions in
+// bulk (see pool.Pool.GetBatch). Each one is then used as one from Rent.
+//
+//zerogc:noalloc
+func RentBatch[T any](dst []*Completion[T]) {
+	p := lookupPool[Completion[T]]()
+	if p == nil {
+		p = completionPool[T]()
+	}
+	p.GetBatch(dst)
+}
+
 // PoolStats returns the counters of the pool that Rent[T] draws from, which
 // tell how many Rents found it empty.
 func PoolStats[T any]() pool.Stats { return completionPool[T]().Stats() }

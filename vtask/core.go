@@ -163,8 +163,18 @@ func (c *Core[T]) SetResult(v T) {
 		panic("vtask: SetResult on an operation that is already completed (the owner completed it twice)")
 	}
 	c.value = v
-	if s&(flagRegistered|flagWaiter|flagAbandoned) == flagRegistered|flagWaiter && c.handOff(s) {
-		return // the common asynchronous case, without publish's call
+	switch s & (flagRegistered | flagWaiter | flagAbandoned) {
+	case 0:
+		// Nobody registered yet (a fan-out's task, consumed by a later
+		// sweep): publish with the state already loaded, without
+		// publish's call. A registrar at work will see flagCompleted.
+		if c.state.CompareAndSwap(s, s|flagCompleting|flagCompleted) {
+			return
+		}
+	case flagRegistered | flagWaiter:
+		if c.handOff(s) {
+			return // the common asynchronous case, without publish's call
+		}
 	}
 	c.publish(flagCompleting|flagCompleted, false)
 }
@@ -523,6 +533,29 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 		c.fn, c.arg = nil, nil
 	}
 	return c.take()
+}
+
+// heldOutcome is the end of Result for a consumer that returns Completions
+// to their pool in batches (WhenAll's sweep), once the consumer's CAS has
+// moved c, the Core of a Completion whose version had completed with no
+// continuation or waiter registered, to the next version: it reads and
+// clears the outcome and returns the Completion, which the caller must pass
+// to its home pool's Put or PutBatch (nothing else refers to it: every call
+// with the old token now fails with ErrStale).
+func (c *Core[T]) heldOutcome() (*Completion[T], T, error) {
+	var zero T
+	if c.fn != nil || c.arg != nil {
+		c.fn, c.arg = nil, nil
+	}
+	v, err := c.value, c.err
+	c.value = zero
+	if err != nil {
+		c.err = nil
+	}
+	if c.exec != nil {
+		c.exec = nil
+	}
+	return (*Completion[T])(unsafe.Pointer(c)), v, err
 }
 
 // take reads and clears the outcome of a version that the caller has moved

@@ -138,4 +138,7 @@
 // first on the last task, then on the first it finds pending; so tasks
 // that complete about in the order they were started cost one atomic
 // operation each to collect, and the combined task's waiter is woken once.
+// The Completions it collects go back to their pool 16 at a time
+// (pool.Pool.PutBatch). A caller that starts many operations at once rents
+// their Completions the same way, with RentBatch.
 package vtask

@@ -39,7 +39,7 @@ func WhenAll[T any](tasks []Task[T], results []T) Task[[]T] {
 	//zerogc:allow the pooled op keeps its tasks slice: it grows only until it has held the largest batch
 	op.tasks = append(op.tasks[:0], tasks...)
 	op.results = results
-	op.next, op.armed, op.early, op.triedLast = 0, -1, -1, false
+	op.next, op.armed, op.early, op.triedLast, op.leftover = 0, -1, -1, false, false
 	t := op.Task()
 	// This call holds the first turn (see turns).
 	op.turns.Store(1)
@@ -61,6 +61,10 @@ type whenAllOp[T any] struct {
 	armed     int
 	early     int // the one task consumed ahead of next (the last), or -1
 	triedLast bool
+	// leftover tells whether a task may be left with a non-nil ref for
+	// finish: an error, or a task the sweep could not await. Without
+	// one, finish does not look at the tasks again.
+	leftover bool
 
 	// turns counts the sweeps asked for and not yet finished: WhenAll's
 	// own, and one per firing of the registered continuation. Only the
@@ -129,32 +133,78 @@ func (op *whenAllOp[T]) sweep() bool {
 			op.early = a // consumed ahead of the sweep: skip it there
 		}
 	}
-	n := len(op.tasks)
-	for op.next < n {
-		i := op.next
+	// held gathers the Completions the sweep consumed, returned to their
+	// pool in batches (one pin of the P per batch, see pool.PutBatch), and
+	// always before the sweep returns.
+	var held [heldBatch]*Completion[T]
+	nheld := 0
+	var home *pool.Pool[Completion[T]]
+	// The loop keeps next, tasks and results in locals (a store through
+	// op would make the compiler reload them); next is stored back before
+	// anything that may read it (registering, returning).
+	tasks, results := op.tasks, op.results
+	n := len(tasks)
+	next := op.next
+	for next < n {
+		i := next
 		if i == op.early {
-			op.next++
+			next++
 			continue
 		}
-		if t := &op.tasks[i]; t.ref == nil {
+		if t := &tasks[i]; t.ref == nil {
 			// Immediate: it carries its value.
 			op.consume(i)
-			op.next++
+			next++
 			continue
 		} else if c, ok := t.ref.(*Core[T]); ok {
 			// A Core's task, the common case, without Task's
 			// dispatch on its ref: consume it if it has completed.
+			// Result's claim, for a completed Completion that nobody
+			// registered on (inline: a call returning the three
+			// results costs more than its body); heldOutcome reads
+			// the outcome without releasing the Completion.
+			if s := c.state.Load(); c.home != nil && versionOf(s) == t.token &&
+				s&(flagCompleted|flagClaimed|flagAbandoned) == flagCompleted &&
+				c.state.CompareAndSwap(s, ((t.token+1)&versionMask)<<versionShift) {
+				src, v, err := c.heldOutcome()
+				results[i] = v
+				// Only ref is read again (by finish); the value
+				// of a Core's task is zero.
+				t.ref = err
+				if err != nil {
+					op.leftover = true
+				}
+				next++
+				if src.home != home || nheld == len(held) {
+					if nheld > 0 {
+						home.PutBatch(held[:nheld])
+						nheld = 0
+					}
+					home = src.home
+				}
+				held[nheld] = src
+				nheld++
+				continue
+			}
 			if s := c.state.Load(); versionOf(s) != t.token || s&(flagCompleted|flagAbandoned) != 0 {
 				v, err := c.Result(t.token)
-				op.results[i] = v
+				results[i] = v
 				*t = Task[T]{ref: err}
-				op.next++
+				if err != nil {
+					op.leftover = true
+				}
+				next++
 				continue
 			}
 		} else if t.IsCompleted() {
 			op.consume(i)
-			op.next++
+			next++
 			continue
+		}
+		op.next = next
+		if nheld > 0 {
+			home.PutBatch(held[:nheld])
+			nheld = 0
 		}
 		target := i
 		if !op.triedLast {
@@ -162,12 +212,12 @@ func (op *whenAllOp[T]) sweep() bool {
 			// about in order, the others are done by then, and the
 			// sweep consumes them without waiting again.
 			op.triedLast = true
-			if !op.tasks[n-1].IsCompleted() {
+			if !tasks[n-1].IsCompleted() {
 				target = n - 1
 			}
 		}
 		op.armed = target // before registering: the continuation may fire at once
-		if op.tasks[target].OnCompleted(whenAllStep, op) == nil {
+		if tasks[target].OnCompleted(whenAllStep, op) == nil {
 			return false
 		}
 		op.armed = -1
@@ -175,12 +225,21 @@ func (op *whenAllOp[T]) sweep() bool {
 			// Not awaitable (stale, awaited, or someone else's
 			// continuation): leave it for finish, whose Result
 			// tells why.
-			op.next++
+			op.leftover = true
+			next++
 		}
+	}
+	op.next = next
+	if nheld > 0 {
+		home.PutBatch(held[:nheld])
 	}
 	op.finish()
 	return true
 }
+
+// heldBatch is the most Completions a sweep holds before it returns them to
+// their pool at once.
+const heldBatch = 16
 
 // consume reads the result of completed task i into results and leaves in
 // its place a task that carries nothing but its error.
@@ -194,12 +253,23 @@ func (op *whenAllOp[T]) consume(i int) {
 	v, err := t.Result()
 	op.results[i] = v
 	*t = Task[T]{ref: err} // nil for no error: the zero Task
+	if err != nil {
+		op.leftover = true
+	}
 }
 
 // finish collects the errors, and the results of the tasks that could not
 // be awaited, and completes op.
 func (op *whenAllOp[T]) finish() {
 	var first error
+	if !op.leftover {
+		// Every task was consumed without an error, and left as a
+		// zero ref: nothing to collect or drop.
+		results := op.results
+		op.results = nil
+		op.completeOwned(results, nil)
+		return
+	}
 	for i := range op.tasks {
 		t := &op.tasks[i]
 		if t.ref == nil {

@@ -181,7 +181,8 @@ func TestWhenAllOfPreservedTasks(t *testing.T) {
 
 // TestStressWhenAll runs WhenAlls whose tasks are completed by several
 // goroutines at once, in random order, while WhenAll sweeps and registers,
-// some on Cores with an executor: every value must arrive at its index,
+// some on Cores with an executor, some rented with RentBatch: every value
+// must arrive at its index,
 // and every source and combining operation must return to its pool once.
 // Run it with -race.
 func TestStressWhenAll(t *testing.T) {
@@ -199,8 +200,13 @@ func TestStressWhenAll(t *testing.T) {
 		n := 1 + rand.IntN(64)
 		cs := make([]*vtask.Completion[v8], n)
 		tasks := make([]vtask.Task[v8], n)
+		if r%3 == 0 {
+			vtask.RentBatch(cs) // the batch path must hand out distinct Completions too
+		}
 		for i := range cs {
-			cs[i] = vtask.Rent[v8]()
+			if r%3 != 0 {
+				cs[i] = vtask.Rent[v8]()
+			}
 			if i%5 == 3 {
 				cs[i].SetExecutor(wp)
 			}
