@@ -36,7 +36,7 @@ END {
 		med[n] = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 	}
 	for (n in med) printf "  %-18s %8.1f ns  %5.2fx\n", n, med[n], med[n] / med[base]
-}' "$out/vtask.txt" | sort -k2 -n
+}' "${3:-$out/vtask.txt}" | sort -k2 -n
 }
 echo "median ns/op as a ratio to floor-worker (same run):"
 ratios RoundTrip floor-worker
