@@ -9,16 +9,19 @@ import (
 	"github.com/zerogc/zerogc/pool"
 )
 
+// batchPoolKinds are the pools the batch tests run on: one of every kind.
+var batchPoolKinds = [][]pool.Option{
+	{pool.Size(64)},
+	{pool.Size(64), pool.PerP()},
+	{pool.Size(64), pool.PerPCache(16)},
+	{pool.Size(64), pool.PerPCache(16), pool.Debug()},
+}
+
 // TestPutBatchReturnsEveryObject returns a batch larger than the per-P
 // caches, with nil holes, and checks that every element is cleared and that
 // the pool hands all the objects back without calling New.
 func TestPutBatchReturnsEveryObject(t *testing.T) {
-	for _, opts := range [][]pool.Option{
-		{pool.Size(64)},
-		{pool.Size(64), pool.PerP()},
-		{pool.Size(64), pool.PerPCache(16)},
-		{pool.Size(64), pool.PerPCache(16), pool.Debug()},
-	} {
+	for _, opts := range batchPoolKinds {
 		p := pool.New(func() *obj { return new(obj) }, opts...)
 		xs := make([]*obj, 40)
 		want := map[*obj]bool{}
@@ -94,12 +97,7 @@ func TestStressPutBatchNeverTwoHolders(t *testing.T) {
 // element is set, that no object is handed out twice, and that a warm pool
 // serves them without calling New.
 func TestGetBatchFillsWithDistinctObjects(t *testing.T) {
-	for _, opts := range [][]pool.Option{
-		{pool.Size(64)},
-		{pool.Size(64), pool.PerP()},
-		{pool.Size(64), pool.PerPCache(16)},
-		{pool.Size(64), pool.PerPCache(16), pool.Debug()},
-	} {
+	for _, opts := range batchPoolKinds {
 		p := pool.New(func() *obj { return new(obj) }, opts...)
 		xs := make([]*obj, 40)
 		p.GetBatch(xs) // cold: New for each

@@ -30,11 +30,18 @@ type cell[T any] struct {
 	val *T
 }
 
-func newRing[T any](n int) *ring[T] {
+// pow2AtLeast returns the smallest power of two that is at least n (1 for
+// n <= 1).
+func pow2AtLeast(n int) int {
 	size := 1
 	for size < n {
 		size <<= 1
 	}
+	return size
+}
+
+func newRing[T any](n int) *ring[T] {
+	size := pow2AtLeast(n)
 	r := &ring[T]{mask: uint64(size - 1), cells: make([]cell[T], size)}
 	for i := range r.cells {
 		r.cells[i].seq.Store(uint64(i))
@@ -117,10 +124,7 @@ type batchCell[T any] struct {
 }
 
 func newBatchRing[T any](cells int) *batchRing[T] {
-	size := 1
-	for size < cells {
-		size <<= 1
-	}
+	size := pow2AtLeast(cells)
 	r := &batchRing[T]{mask: uint64(size - 1), cells: make([]batchCell[T], size)}
 	for i := range r.cells {
 		r.cells[i].seq.Store(uint64(i))
