@@ -8,7 +8,8 @@ var uringLargeAsync = false
 
 const (
 	inlineLargeMin = 256 << 10
-	inlineQuiet    = 4
+	inlineQuiet    = 2
+	inlineBreak    = 32
 )
 
 type inlineState uint8

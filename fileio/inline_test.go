@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/zerogc/zerogc/vtask"
 	"golang.org/x/sys/unix"
 )
 
@@ -291,5 +292,47 @@ func TestInlineLargeBusy(t *testing.T) {
 	defer mu.Unlock()
 	if opened == 0 {
 		t.Fatal("no large read was opened on the caller while others were in flight")
+	}
+}
+
+// TestInlineDoesNotSwallowDepth: a caller that starts many reads before it
+// consumes any must get most of them through the ring, where one
+// io_uring_enter carries a batch; inline each costs four system calls on
+// the caller. Inline reads hold no op, so a Reader that went by the reads
+// in progress alone never saw the depth: every read found the last one
+// already done, went inline, and the batch never formed.
+func TestInlineDoesNotSwallowDepth(t *testing.T) {
+	if !uringInline || inlineUnavailable.Load() {
+		t.Skip("inline reads are off on this kernel")
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(WithBackend(Uring))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer r.Close()
+	buf := make([]byte, 4096)
+	if _, err := r.ReadInto(context.Background(), p, buf).Await(); err != nil { // pages cached
+		t.Fatal(err)
+	}
+	const depth = 256 // at least inlineQuiet * inlineBreak * 2
+	tasks := make([]vtask.Task[int], depth)
+	immediate := 0
+	for i := range tasks {
+		tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 4096))
+		if tasks[i].IsImmediate() {
+			immediate++
+		}
+	}
+	for _, task := range tasks {
+		if n, err := task.Await(); n != 4096 || err != nil {
+			t.Fatalf("read: %d, %v", n, err)
+		}
+	}
+	if immediate > depth/2 {
+		t.Errorf("%d of %d reads started before any was consumed completed inline; want at most %d (the rest batched through the ring)", immediate, depth, depth/2)
 	}
 }

@@ -175,8 +175,11 @@ func WithExecutor(e vtask.Executor) Option {
 }
 
 // WithInlineReads(false) makes every ReadInto of an io_uring Reader go
-// through the ring. By default (true) a ReadInto with fewer than 4 reads
-// in flight, or of 256 KiB or more and wholly cached (cachestat), first tries the read on the calling
+// through the ring. By default (true) a ReadInto with fewer than 2 reads
+// held (in progress, or done and not yet consumed; one small read in 32
+// goes to the ring regardless, so that a caller keeping many reads going
+// is seen as such), or of 256 KiB or more and wholly cached (cachestat),
+// first tries the read on the calling
 // goroutine with system calls that do not wait for the device (openat2
 // with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring tries each
 // request inline before it waits: a regular file of at most 4 MiB to
@@ -223,12 +226,15 @@ type Reader struct {
 	// is read inline like a lone one.
 	largeAsync bool
 
-	ops      opTable       // op index -> op
-	created  atomic.Int32  // ops created so far
-	free     freeList      // ops ready for reuse
-	inFlight chan struct{} // one token per read between launch and I/O end
-	hits     atomic.Uint64
-	misses   atomic.Uint64
+	ops     opTable      // op index -> op
+	created atomic.Int32 // ops created so far
+	// inlineRun counts the small reads tried inline at low depth; every
+	// inlineBreak-th goes through the ring instead (see inlineBreak).
+	inlineRun atomic.Uint32
+	free      freeList      // ops ready for reuse
+	inFlight  chan struct{} // one token per read between launch and I/O end
+	hits      atomic.Uint64
+	misses    atomic.Uint64
 }
 
 // New returns a Reader with the given options.
@@ -376,7 +382,7 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 	cached := false
 	if r.inline {
 		var st inlineState
-		if len(r.inFlight) < inlineQuiet {
+		if r.held() < inlineQuiet && r.inlineRun.Add(1)%inlineBreak != 0 {
 			n, fd, st = readInline(path, buf, false)
 		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
 			n, fd, st = readInline(path, buf, true)
@@ -413,6 +419,13 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 	r.launch(o, ctx)
 	return t
 }
+
+// held estimates the ops rented and not yet returned: reads whose I/O is
+// in progress, and completed reads whose result the caller has not
+// consumed yet. It is how the Reader sees that a caller keeps many reads
+// going; the reads in progress alone (len(r.inFlight)) drop to none each
+// time the loop completes a batch. Unlocked loads: an estimate.
+func (r *Reader) held() int32 { return r.created.Load() - r.free.n.Load() }
 
 // check returns the error a read fails with before any I/O, or nil.
 func (r *Reader) check(ctx context.Context, path string) error {

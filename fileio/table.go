@@ -49,6 +49,9 @@ func (t *opTable) set(idx uint32, o *op) {
 type freeList struct {
 	mu  sync.Mutex
 	ops []*op
+	// n is len(ops), stored under mu, for Reader.held, which reads it
+	// without the lock.
+	n atomic.Int32
 }
 
 func (f *freeList) pop() *op {
@@ -61,6 +64,7 @@ func (f *freeList) pop() *op {
 	o := f.ops[n-1]
 	f.ops[n-1] = nil
 	f.ops = f.ops[:n-1]
+	f.n.Store(int32(n - 1))
 	f.mu.Unlock()
 	return o
 }
@@ -68,5 +72,6 @@ func (f *freeList) pop() *op {
 func (f *freeList) push(o *op) {
 	f.mu.Lock()
 	f.ops = append(f.ops, o)
+	f.n.Store(int32(len(f.ops)))
 	f.mu.Unlock()
 }
