@@ -16,10 +16,7 @@ func postRun(t *testing.T, srv *Server, req Request) (int, *Result, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hr, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("X-Tune-Token", srv.Token())
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := sendRun(srv, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,10 +134,7 @@ func TestServerKnobsRefused(t *testing.T) {
 		{map[string]any{"gogcc": "50"}, `unknown field "gogcc"`},
 	} {
 		body, _ := json.Marshal(map[string]any{"code": "package main\n\nfunc Run(s string) int { return 0 }\n", "knobs": c.knobs})
-		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(body))
-		req.Header.Set("X-Tune-Token", srv.Token())
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := sendRun(srv, bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

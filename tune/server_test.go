@@ -16,6 +16,17 @@ import (
 
 func base(s *Server) string { return "http://" + s.Addr().String() }
 
+// sendRun sends body to srv's POST /api/run with the token, as the page does.
+func sendRun(srv *Server, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest("POST", base(srv)+"/api/run", body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Tune-Token", srv.Token())
+	return http.DefaultClient.Do(req)
+}
+
 func runBody(t *testing.T, code, input string) []byte {
 	t.Helper()
 	b, err := json.Marshal(Request{Code: code, Input: input, Mode: "release"})
@@ -119,10 +130,7 @@ func TestServerAPI(t *testing.T) {
 		}
 	}()
 
-	req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, s.Code, "1500")))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Tune-Token", srv.Token())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := sendRun(srv, bytes.NewReader(runBody(t, s.Code, "1500")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,10 +174,7 @@ func TestServerAPI(t *testing.T) {
 
 	// Bad requests get a JSON error that says what to send.
 	for _, body := range []string{`{"code": 1}`, `{"code": ""}`, `{"code": "package main", "extra": 1}`, `{"code": "package main\nfunc F(s string) {}", "mode": "turbo"}`} {
-		req, _ := http.NewRequest("POST", base(srv)+"/api/run", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Tune-Token", srv.Token())
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := sendRun(srv, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,10 +202,7 @@ func TestServerBusy(t *testing.T) {
 	srv := startServer(t, Options{})
 	code := "package main\n\nimport \"time\"\n\nfunc Wait(s string) int {\n\ttime.Sleep(1500 * time.Millisecond)\n\treturn 1\n}\n"
 	post := func() (int, string) {
-		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, code, "")))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Tune-Token", srv.Token())
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := sendRun(srv, bytes.NewReader(runBody(t, code, "")))
 		if err != nil {
 			t.Error(err)
 			return 0, ""
@@ -240,10 +242,7 @@ func TestServerShutdownDuringRun(t *testing.T) {
 	code := "package main\n\nimport \"time\"\n\nfunc Wait(s string) int {\n\ttime.Sleep(time.Minute)\n\treturn 1\n}\n"
 	posted := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest("POST", base(srv)+"/api/run", bytes.NewReader(runBody(t, code, "")))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Tune-Token", srv.Token())
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := sendRun(srv, bytes.NewReader(runBody(t, code, "")))
 		if err != nil {
 			posted <- 0 // the connection was closed: expected
 			return
