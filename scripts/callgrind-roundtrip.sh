@@ -32,7 +32,7 @@ count() { # benchmark, iterations
 if [ $# -eq 0 ]; then
 	set -- 'RoundTrip/floor-worker$' 'RoundTrip/vtask-await$' 'RoundTrip/vtask-await-ctx$' \
 		'RoundTrip/vtask-continue$' \
-		'Sync/plain$' 'Sync/fromresult-await$' 'Sync/fromresult-result$' 'Sync/runwith-inline$' \
+		'Sync/plain$' 'Sync/fromresult-await$' 'Sync/fromresult-result$' 'Sync/runwith-inline$' 'Sync/recover-floor$' \
 		'FanOut/floor$' 'FanOut/vtask-Completion$'
 fi
 for b in "$@"; do
