@@ -329,6 +329,26 @@ func (c *Core[T]) publish(done uint64, claimed bool) {
 			if c.handOff(s) {
 				return
 			}
+		case flagRegistered:
+			// A continuation registered before completion: what
+			// publishSlow does for it, without its call. The
+			// continuation's fields are stable (the registrar is
+			// done, and no consumer can move the version before
+			// flagCompleted); they are taken before the CAS, since
+			// once it publishes a consumer may recycle the source,
+			// and cleared, so that what the continuation refers to
+			// is collectable once it ran. Only a completer changes a
+			// registered, uncompleted state: a failed CAS is a
+			// racing completer, which claimed completers rule out.
+			fn, arg, exec := c.fn, c.arg, c.exec
+			c.fn, c.arg = nil, nil
+			for !c.state.CompareAndSwap(s, s|done) {
+				if s = c.state.Load(); !claimed && s&flagCompleting != 0 {
+					panic(errCompletedTwice)
+				}
+			}
+			dispatch(exec, fn, arg)
+			return
 		default:
 			c.publishSlow(done, claimed)
 			return
