@@ -202,3 +202,72 @@ func TestStressAwaitAndAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStressContinuationRacesClaimedCompleters registers a continuation
+// while two claimed completers (TrySetResult and TrySetCanceled, as an I/O
+// completion racing a cancellation) race each other and the registration,
+// 20,000 times. Whichever order the three take, the continuation runs
+// exactly once, after the one winning completion, and sees its outcome; the
+// task is consumed once.
+func TestStressContinuationRacesClaimedCompleters(t *testing.T) {
+	type state struct {
+		task vtask.Task[int]
+		runs atomic.Int32
+		v    int
+		err  error
+		done chan struct{}
+	}
+	cont := func(arg any) {
+		s := arg.(*state)
+		s.runs.Add(1)
+		s.v, s.err = s.task.Result()
+		close(s.done)
+	}
+	for i := range 20_000 {
+		c := vtask.Rent[int]()
+		s := &state{task: c.Task(), done: make(chan struct{})}
+		version := c.Version()
+		var won atomic.Int32 // 1: the result won, 2: the cancellation
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if c.TrySetResult(version, i) {
+				won.CompareAndSwap(0, 1)
+			}
+		})
+		wg.Go(func() {
+			if c.TrySetCanceled(version) {
+				won.CompareAndSwap(0, 2)
+			}
+		})
+		if i%2 == 0 {
+			runtime.Gosched()
+		}
+		if err := s.task.OnCompleted(cont, s); err != nil {
+			t.Fatalf("iteration %d: OnCompleted: %v", i, err)
+		}
+		wg.Wait()
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("iteration %d: the continuation never ran", i)
+		}
+		if n := s.runs.Load(); n != 1 {
+			t.Fatalf("iteration %d: the continuation ran %d times", i, n)
+		}
+		switch won.Load() {
+		case 1:
+			if s.err != nil || s.v != i {
+				t.Fatalf("iteration %d: the result won, the continuation saw %v, %v", i, s.v, s.err)
+			}
+		case 2:
+			if !errors.Is(s.err, context.Canceled) {
+				t.Fatalf("iteration %d: the cancellation won, the continuation saw %v, %v", i, s.v, s.err)
+			}
+		default:
+			t.Fatalf("iteration %d: no completer won", i)
+		}
+		if _, err := s.task.Result(); !errors.Is(err, vtask.ErrStale) {
+			t.Fatalf("iteration %d: a second Result gave %v, want ErrStale", i, err)
+		}
+	}
+}
