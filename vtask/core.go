@@ -80,8 +80,10 @@ type head struct {
 
 	// g is the goroutine parked in Await (a *runtime.g, never freed), see
 	// park.go. It is written by commitPark before the CAS that sets
-	// flagRegistered, and read by the completer whose CAS saw that flag
-	// with flagParked.
+	// flagRegistered, and read by a waker (handOff, abandonParked) that
+	// loaded a state with that flag, before the CAS that makes it the
+	// waker: after that CAS the Core may be recycled and g overwritten by
+	// the next version's waiter (TestAbandonWakesTheWaiterItGaveUp).
 	g uintptr
 }
 
@@ -364,11 +366,16 @@ func (c *Core[T]) publish(done uint64, claimed bool) {
 // parked waiter (flagParked, see park.go), else one send on the channel the
 // waiter made before it registered.
 func (c *Core[T]) handOff(s uint64) bool {
+	// The parked goroutine is read before the CAS, as every waker does
+	// (see abandonParked): s has flagRegistered, so h.g is this version's,
+	// and only a later version's commitPark changes it, which would make
+	// the CAS fail.
+	g := c.g
 	if !c.state.CompareAndSwap(s, ((versionOf(s)+1)&versionMask)<<versionShift) {
 		return false
 	}
 	if canPark && s&flagParked != 0 { // only a parking Await sets flagParked
-		c.wake()
+		wakeG(g)
 		return true
 	}
 	*c.wait.ch.Load() <- struct{}{}

@@ -226,16 +226,31 @@ func (h *head) abandonParked(token uint64) bool {
 			runtime.Gosched() // the waiter is a few instructions from parking
 			continue
 		}
+		// The goroutine to wake is read before the CAS: once it
+		// succeeds, the completion may consume the abandoned result and
+		// recycle the Core at once, and the next version's waiter
+		// overwrites h.g when it parks. Before it, h.g is this
+		// version's (commitPark wrote it before setting the
+		// flagRegistered seen in s), and only a later version's
+		// commitPark changes it, which would make the CAS fail.
+		g := h.g
 		// Invariant of the CAS: exactly one of handOff (which needs
 		// flagAbandoned clear) and this (which needs the version
 		// unchanged and flagCompleting clear) succeeds, and it alone
 		// wakes the waiter.
 		if h.state.CompareAndSwap(s, s|flagAbandoned) {
-			h.wake()
+			if testHookAbandoned != nil {
+				testHookAbandoned()
+			}
+			wakeG(g)
 			return true
 		}
 	}
 }
+
+// testHookAbandoned, if set, runs in abandonParked between its CAS and the
+// wake. Only tests set it, before the waits it concerns.
+var testHookAbandoned func()
 
 // parkOrCancel is AwaitContext on c for version token, for a context whose
 // Done channel done is not nil, where goroutines park directly.

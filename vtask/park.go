@@ -129,6 +129,8 @@ func (h *head) park() {
 	gopark(commitPark, unsafe.Pointer(h), waitReasonSyncCondWait, traceBlockCondWait, 1)
 }
 
-// wake makes the goroutine parked in Await runnable; the caller's CAS has
-// handed it the result.
-func (h *head) wake() { goready(h.g, 1) }
+// wakeG makes goroutine g, parked in Await, runnable. Every waker reads g
+// from the Core's head before the CAS that makes it the waker: once that
+// CAS succeeds, the Core may be consumed and recycled (for a wait given up,
+// at once), and the next version's waiter overwrites h.g when it parks.
+func wakeG(g uintptr) { goready(g, 1) }

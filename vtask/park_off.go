@@ -10,4 +10,4 @@ const canPark = false
 var parking = false
 
 func (h *head) park() { panic("vtask: park without parking") }
-func (h *head) wake() { panic("vtask: wake without parking") }
+func wakeG(uintptr)   { panic("vtask: wake without parking") }
