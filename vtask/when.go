@@ -2,6 +2,7 @@ package vtask
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/zerogc/zerogc/pool"
 )
@@ -159,30 +160,50 @@ func (op *whenAllOp[T]) sweep() bool {
 		} else if c, ok := t.ref.(*Core[T]); ok {
 			// A Core's task, the common case, without Task's
 			// dispatch on its ref: consume it if it has completed.
-			// Result's claim, for a completed Completion that nobody
-			// registered on (inline: a call returning the three
-			// results costs more than its body); heldOutcome reads
-			// the outcome without releasing the Completion.
-			if s := c.state.Load(); c.home != nil && versionOf(s) == t.token &&
-				s&(flagCompleted|flagClaimed|flagAbandoned) == flagCompleted &&
-				c.state.CompareAndSwap(s, ((t.token+1)&versionMask)<<versionShift) {
-				src, v, err := c.heldOutcome()
-				results[i] = v
-				// Only ref is read again (by finish); the value
-				// of a Core's task is zero.
-				t.ref = err
-				if err != nil {
-					op.leftover = true
+			// The claim is Result's, for a version that completed
+			// with a value and that nobody registered on (a
+			// fan-out's task): one CAS from exactly that state, with
+			// no load before it. The completer's core wrote the
+			// word last; a load would fetch its line shared and the
+			// CAS fetch it again for ownership, two transfers
+			// between cores instead of one. Any other state (an
+			// error, a registrar, another version) fails the CAS
+			// and takes the general path below.
+			// (The token is checked whole, as everywhere: one with
+			// bits above the version's width is never current.)
+			if tok := t.token; tok <= versionMask && c.state.CompareAndSwap(
+				tok<<versionShift|flagCompleting|flagCompleted, ((tok+1)&versionMask)<<versionShift) {
+				src := c.home
+				if src == nil {
+					// Not a Completion: the rest of Result.
+					results[i], _ = c.take() // no error: see below
+					t.ref = nil
+					next++
+					continue
 				}
+				// The rest of Result, for a Completion returned
+				// below in a batch: no error to read (the state
+				// had neither flagFailed nor flagCanceled, which
+				// every non-nil error sets), and no continuation
+				// to clear (flagClaimed was clear, and every path
+				// that ends a version clears fn and arg).
+				results[i] = c.value
+				c.value = *new(T)
+				if c.exec != nil {
+					c.exec = nil // as Rent promises
+				}
+				// Only ref is read again (by finish); the value
+				// of a Core's task is zero, and its error nil.
+				t.ref = nil
 				next++
-				if src.home != home || nheld == len(held) {
+				if src != home || nheld == len(held) {
 					if nheld > 0 {
 						home.PutBatch(held[:nheld])
 						nheld = 0
 					}
-					home = src.home
+					home = src
 				}
-				held[nheld] = src
+				held[nheld] = (*Completion[T])(unsafe.Pointer(c))
 				nheld++
 				continue
 			}
