@@ -176,25 +176,32 @@ func (op *whenAllOp[T]) sweep() bool {
 				src := c.home
 				if src == nil {
 					// Not a Completion: the rest of Result.
-					results[i], _ = c.take() // no error: see below
-					t.ref = nil
+					v, err := c.take()
+					results[i] = v
+					t.ref = err // nil: see below
+					if err != nil {
+						op.leftover = true
+					}
 					next++
 					continue
 				}
 				// The rest of Result, for a Completion returned
-				// below in a batch: no error to read (the state
-				// had neither flagFailed nor flagCanceled, which
-				// every non-nil error sets), and no continuation
-				// to clear (flagClaimed was clear, and every path
-				// that ends a version clears fn and arg).
+				// below in a batch. There is no error to read:
+				// the state had neither flagFailed nor
+				// flagCanceled, and every completion path sets
+				// one of them for a non-nil error (doneFlags;
+				// TestWhenAllLargeBatches fails one task per
+				// few rounds). There is no continuation to
+				// clear: flagClaimed was clear, and every path
+				// that ends a version clears fn and arg.
 				results[i] = c.value
 				c.value = *new(T)
-				if c.exec != nil {
-					c.exec = nil // as Rent promises
-				}
 				// Only ref is read again (by finish); the value
 				// of a Core's task is zero, and its error nil.
 				t.ref = nil
+				if c.exec != nil {
+					c.exec = nil // as Rent promises
+				}
 				next++
 				if src != home || nheld == len(held) {
 					if nheld > 0 {
