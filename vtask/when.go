@@ -266,8 +266,10 @@ func (op *whenAllOp[T]) sweep() bool {
 }
 
 // heldBatch is the most Completions a sweep holds before it returns them to
-// their pool at once.
-const heldBatch = 16
+// their pool at once (512 bytes of the sweep's frame). Measured with
+// scripts/callgrind-roundtrip.sh 'FanOut/vtask-Completion$', instructions
+// per batch of 1,000: 616,582 at 16, 608,368 at 64, 607,555 at 128.
+const heldBatch = 64
 
 // consume reads the result of completed task i into results and leaves in
 // its place a task that carries nothing but its error.
