@@ -34,8 +34,8 @@ import (
 // A Core must not be copied after first use.
 type Core[T any] struct {
 	// The fields are ordered so that what the completing goroutine touches
-	// (state, the parked goroutine, exec, wait, err, value) comes first
-	// and, for a small T, shares one cache line: completing moves one line
+	// (state, the parked goroutine, exec, home, err, value) comes first
+	// and, for a T of up to 8 bytes, shares one cache line: completing moves one line
 	// between cores, not two. (Measured: vtask-await went from 1.22x to
 	// 1.16x of the two-channel floor, now chan-worker.)
 	head
@@ -43,7 +43,11 @@ type Core[T any] struct {
 	// exec is set by the owner and kept across versions.
 	exec Executor
 
-	wait waitState
+	// home is set on the Core of a Completion only, which returns to that
+	// pool; it is kept across versions. WhenAll's sweep reads it with
+	// state and value, so it shares their line (with a Completion's
+	// 64-byte alignment, see newCompletion, and a T of up to 8 bytes).
+	home *pool.Pool[Completion[T]]
 
 	// err and value are written by the one completer that set
 	// flagCompleting, before it publishes flagCompleted, and read by the
@@ -51,18 +55,19 @@ type Core[T any] struct {
 	err   error
 	value T
 
+	// wait is the channel of a waiter that does not park (see park.go):
+	// the fallback, off the shared line.
+	wait waitState
+
 	// fn and arg are the continuation. They are written by the one
 	// registrar that set flagClaimed, before it publishes flagRegistered,
 	// and taken by the completer that sees flagRegistered.
 	fn  func(any)
 	arg any
 
-	// home, relFn, relArg and rec are set by the owner and kept across
-	// versions. home is set on the Core of a Completion only, which
-	// returns to that pool; rec is the release of this package's other
-	// pooled types: a direct method call, cheaper than relFn's type
-	// assertion.
-	home   *pool.Pool[Completion[T]]
+	// relFn, relArg and rec are set by the owner and kept across
+	// versions. rec is the release of this package's other pooled types:
+	// a direct method call, cheaper than relFn's type assertion.
 	relFn  func(any)
 	relArg any
 	rec    recycler
@@ -560,29 +565,6 @@ func (c *Core[T]) Result(token uint64) (T, error) {
 		c.fn, c.arg = nil, nil
 	}
 	return c.take()
-}
-
-// heldOutcome is the end of Result for a consumer that returns Completions
-// to their pool in batches (WhenAll's sweep), once the consumer's CAS has
-// moved c, the Core of a Completion whose version had completed with no
-// continuation or waiter registered, to the next version: it reads and
-// clears the outcome and returns the Completion, which the caller must pass
-// to its home pool's Put or PutBatch (nothing else refers to it: every call
-// with the old token now fails with ErrStale).
-func (c *Core[T]) heldOutcome() (*Completion[T], T, error) {
-	var zero T
-	if c.fn != nil || c.arg != nil {
-		c.fn, c.arg = nil, nil
-	}
-	v, err := c.value, c.err
-	c.value = zero
-	if err != nil {
-		c.err = nil
-	}
-	if c.exec != nil {
-		c.exec = nil
-	}
-	return (*Completion[T])(unsafe.Pointer(c)), v, err
 }
 
 // take reads and clears the outcome of a version that the caller has moved

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/zerogc/zerogc/vtask"
@@ -266,4 +267,137 @@ func reverse(s []int) []int {
 		s[i], s[j] = s[j], s[i]
 	}
 	return s
+}
+
+// TestWhenAllLargeBatches runs WhenAlls of up to 384 tasks, more than a
+// sweep holds at once (heldBatch) many times over, with completions from several goroutines in order, reversed and at
+// random, some of them failing, immediates, RunWith tasks and bare Cores
+// (sources that are not Completions) mixed in, and a stale task. Every value must land at its
+// index, the first error by index must be the combined error, and every
+// source must return to its pool once. Run it with -race.
+func TestWhenAllLargeBatches(t *testing.T) {
+	type v9 struct{ n int }
+	completions := vtask.DebugCompletions[v9]()
+	ops := vtask.DebugWhenAll[v9]()
+	wp := vtask.NewWorkerPool(2, 0)
+	defer wp.Close()
+	rounds := 60
+	if testing.Short() {
+		rounds = 15
+	}
+	stale := vtask.Rent[v9]()
+	staleTask := stale.Task()
+	stale.SetResult(v9{})
+	if _, err := staleTask.Result(); err != nil {
+		t.Fatal(err)
+	}
+	for r := range rounds {
+		n := 1 + rand.IntN(384)
+		cs := make([]*vtask.Completion[v9], n)
+		tasks := make([]vtask.Task[v9], n)
+		vtask.RentBatch(cs)
+		cores := make([]vtask.Core[v9], n)
+		var released, bare atomic.Int64
+		failAt, staleAt := -1, -1
+		if r%4 == 1 {
+			// A Completion's index (see the switch below).
+			for failAt = rand.IntN(n); failAt%11 == 5 || failAt%13 == 6 || failAt%17 == 8; failAt = rand.IntN(n) {
+			}
+		}
+		if r%4 == 2 {
+			staleAt = rand.IntN(n)
+		}
+		for i := range cs {
+			switch {
+			case i == staleAt:
+				tasks[i] = staleTask
+				cs[i].Reset()
+				completions.Put(cs[i])
+				cs[i] = nil
+			case i%11 == 5:
+				tasks[i] = vtask.FromResult(v9{i})
+				cs[i].Reset()
+				completions.Put(cs[i])
+				cs[i] = nil
+			case i%13 == 6:
+				tasks[i] = vtask.RunWith(wp, func(x int) (v9, error) { return v9{x}, nil }, i)
+				cs[i].Reset()
+				completions.Put(cs[i])
+				cs[i] = nil
+			case i%17 == 8:
+				cores[i].SetRelease(func(any) { released.Add(1) }, nil)
+				tasks[i] = cores[i].Task()
+				bare.Add(1)
+				cs[i].Reset()
+				completions.Put(cs[i])
+				cs[i] = nil
+			default:
+				tasks[i] = cs[i].Task()
+			}
+		}
+		var order []int
+		switch r % 3 {
+		case 0:
+			order = seq(0, n)
+		case 1:
+			order = reverse(seq(0, n))
+		default:
+			order = rand.Perm(n)
+		}
+		const completers = 2
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range completers {
+			wg.Go(func() {
+				<-start
+				for k := g; k < n; k += completers {
+					i := order[k]
+					switch {
+					case i%17 == 8 && i != staleAt && i%11 != 5 && i%13 != 6:
+						cores[i].SetResult(v9{i})
+					case cs[i] == nil:
+					case i == failAt:
+						cs[i].SetError(fmt.Errorf("task %d failed", i))
+					default:
+						cs[i].SetResult(v9{i})
+					}
+				}
+			})
+		}
+		if r%2 == 0 {
+			close(start) // complete while WhenAll sweeps and registers
+		}
+		all := vtask.WhenAll(tasks, make([]v9, n))
+		if r%2 == 1 {
+			close(start)
+		}
+		got, err := all.Await()
+		wg.Wait()
+		switch {
+		case staleAt >= 0:
+			if !errors.Is(err, vtask.ErrStale) {
+				t.Fatalf("round %d: err = %v, want ErrStale (stale task at %d)", r, err, staleAt)
+			}
+		case failAt >= 0:
+			if want := fmt.Sprintf("task %d failed", failAt); err == nil || err.Error() != want {
+				t.Fatalf("round %d: err = %v, want %q", r, err, want)
+			}
+		case err != nil:
+			t.Fatalf("round %d: %v", r, err)
+		}
+		for i, v := range got {
+			if i != failAt && i != staleAt && v.n != i {
+				t.Fatalf("round %d: results[%d] = %d, want %d", r, i, v.n, i)
+			}
+		}
+		if released.Load() != bare.Load() {
+			t.Fatalf("round %d: %d bare Cores released, want %d", r, released.Load(), bare.Load())
+		}
+	}
+	if err := completions.CheckLeaks(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.CheckLeaks(); err != nil {
+		t.Fatal(err)
+	}
 }
