@@ -225,6 +225,10 @@ type Reader struct {
 	// inline and, if cached, copied on io-wq (openInline); otherwise it
 	// is read inline like a lone one.
 	largeAsync bool
+	// ringsLarge: the io_uring backend has more than one ring, and a
+	// large ReadInto with other reads held goes to its ring unread
+	// (uringRingsLarge), whose loop copies it.
+	ringsLarge bool
 
 	ops     opTable      // op index -> op
 	created atomic.Int32 // ops created so far
@@ -284,6 +288,7 @@ func New(opts ...Option) (*Reader, error) {
 		}
 		r.kind, r.be = Uring, be
 		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
+		r.ringsLarge = multiRing(be)
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -294,6 +299,7 @@ func New(opts ...Option) (*Reader, error) {
 		} else {
 			r.kind, r.be = Uring, be
 			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
+			r.ringsLarge = multiRing(be)
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -384,6 +390,8 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		var st inlineState
 		if r.held() < inlineQuiet && r.inlineRun.Add(1)%inlineBreak != 0 {
 			n, fd, st = readInline(path, buf, false)
+		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
+			// To the ring unread: the rings' loops copy on their cores.
 		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
 			n, fd, st = readInline(path, buf, true)
 		} else if len(buf) >= inlineLargeMin {

@@ -258,3 +258,23 @@ func BenchmarkUringDeferAB(b *testing.B) {
 			uringDeferTaskrun = on
 		}})
 }
+
+// BenchmarkUringRingsAB: FILEIO_AB_RINGS rings (default 0: one per P),
+// each with its own loop, against the default single ring. With
+// FILEIO_AB_RINGSLARGE=0 large reads at depth stay inline on the caller
+// on both sides, which leaves the ring count as the only difference.
+func BenchmarkUringRingsAB(b *testing.B) {
+	n := 0
+	if v, err := strconv.Atoi(os.Getenv("FILEIO_AB_RINGS")); err == nil {
+		n = v
+	}
+	large := os.Getenv("FILEIO_AB_RINGSLARGE") != "0"
+	abCompare(b,
+		abVariant{"one", func(on bool) {}},
+		abVariant{"rings", func(on bool) {
+			uringRings, uringRingsLarge = 1, true
+			if on {
+				uringRings, uringRingsLarge = n, large
+			}
+		}})
+}

@@ -132,6 +132,20 @@ var uringDeferTaskrun = false
 // eventfd write and no thread wake-up.
 var uringSpin = 20
 
+// uringRings is how many rings (each with its own loop goroutine) new
+// io_uring Readers get; 0 means one per P (GOMAXPROCS at New). An op
+// always goes to ring op.idx % rings, so that everything the loop keeps
+// in o.sys is only ever touched by that ring's loop, and a cancel finds
+// the ring holding the op without any shared state. Internal switch,
+// default 1: see BenchmarkUringRingsAB.
+var uringRings = 1
+
+// uringRingsLarge: on a Reader with more than one ring, a large ReadInto
+// (inlineLargeMin or more) with other reads held goes to its ring unread
+// instead of being copied inline on the caller, so that the page-cache
+// copies of a deep caller run on the rings' loops, one per core.
+var uringRingsLarge = true
+
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
 // uringBackend runs every read of a Reader on one io_uring, owned by a
@@ -151,6 +165,8 @@ type uringBackend struct {
 	r    *Reader
 	ring *uring.Ring
 	reqs chan uint64
+	// id, of: this is ring id of of; it serves the ops with idx%of == id.
+	id, of uint32
 
 	// queued counts requests announced but not yet drained; sleeping is
 	// true while the loop is (about to be) blocked in io_uring_enter.
@@ -192,6 +208,7 @@ type uringBackend struct {
 	lockThread bool // the loop runs on one OS thread
 	spin       int  // uringSpin
 	spinLeft   int  // yields left before the loop sleeps
+	starts     int  // reads started on this ring (tests read it after Close)
 	done       chan struct{}
 }
 
@@ -203,13 +220,81 @@ type loopMem struct {
 
 var eventOne = [8]byte{1} // little-endian uint64 1, written to wake the loop
 
+// newUring returns the io_uring backend of r: one ring, or, with
+// uringRings other than 1, a uringMulti of several.
 func newUring(r *Reader, inFlight int) (backend, error) {
+	n := uringRings
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if n == 1 {
+		b, err := newRing(r, inFlight, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	m := &uringMulti{rings: make([]*uringBackend, n)}
+	for i := range m.rings {
+		b, err := newRing(r, inFlight, uint32(i), uint32(n))
+		if err != nil {
+			for _, b := range m.rings[:i] {
+				b.shutdownStart()
+				b.shutdownWait()
+			}
+			return nil, err
+		}
+		m.rings[i] = b
+	}
+	return m, nil
+}
+
+// multiRing reports whether be has more than one ring and large reads
+// at depth go to them (uringRingsLarge).
+func multiRing(be backend) bool {
+	_, ok := be.(*uringMulti)
+	return ok && uringRingsLarge
+}
+
+// uringMulti spreads a Reader's reads over several rings, each served by
+// its own loop goroutine (uringBackend), so that the kernel work done in
+// the submitting task's context (inline openat, page-cache copies,
+// completion callbacks) runs on more than one core. Op idx goes to ring
+// idx % len(rings), always (see uringRings): starts, cancels and the loop
+// state of an op never meet two rings. Each ring has its own op
+// bookkeeping, direct-descriptor table and ring entries for the Reader's
+// whole in-flight bound (the reads in flight may all map to one ring).
+type uringMulti struct {
+	rings []*uringBackend
+}
+
+func (m *uringMulti) ring(o *op) *uringBackend { return m.rings[o.idx%uint32(len(m.rings))] }
+
+func (m *uringMulti) start(o *op) { m.ring(o).start(o) }
+
+func (m *uringMulti) cancel(o *op, ver uint32) { m.ring(o).cancel(o, ver) }
+
+// shutdown tells every ring to shut down, then waits for all of them: the
+// rings cancel their reads in parallel.
+func (m *uringMulti) shutdown() {
+	for _, b := range m.rings {
+		b.shutdownStart()
+	}
+	for _, b := range m.rings {
+		b.shutdownWait()
+	}
+}
+
+// newRing starts ring id of of for r.
+func newRing(r *Reader, inFlight int, id, of uint32) (*uringBackend, error) {
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	b := &uringBackend{
-		r: r,
+		r:  r,
+		id: id,
+		of: of,
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
@@ -317,7 +402,15 @@ func (b *uringBackend) cancel(o *op, ver uint32) {
 }
 
 func (b *uringBackend) shutdown() {
-	b.send(reqShutdown << 62)
+	b.shutdownStart()
+	b.shutdownWait()
+}
+
+// shutdownStart asks the loop to fail its reads and stop.
+func (b *uringBackend) shutdownStart() { b.send(reqShutdown << 62) }
+
+// shutdownWait waits for the loop to stop and releases the ring.
+func (b *uringBackend) shutdownWait() {
 	<-b.done
 	b.ring.Close()
 	_ = unix.Close(b.wakeFd)
@@ -426,7 +519,7 @@ func (b *uringBackend) handle(req uint64) {
 	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
-		for i := range uint32(b.r.created.Load()) {
+		for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
 			if o := b.r.ops.get(i); o != nil && o.sys.active && o.sys.inKernel {
 				b.cancelKernel(o)
 			}
@@ -444,6 +537,7 @@ func (b *uringBackend) handle(req uint64) {
 	o := b.r.ops.get(idx)
 	switch kind {
 	case reqStart:
+		b.starts++
 		o.sys.active = true
 		b.active++
 		if o.fd >= 0 {

@@ -11,3 +11,5 @@ func newUring(r *Reader, slots int) (backend, error) {
 	_, err := uring.New(0)
 	return nil, err
 }
+
+func multiRing(backend) bool { return false }
