@@ -17,7 +17,8 @@ func UseUringNoInline() { uringInline = false }
 // thread (uringDeferTaskrun).
 func UseUringDeferTaskrun() { uringDeferTaskrun = true }
 
-// UseUringRings makes io_uring Readers created from now on spread their
-// reads over n rings (0: one per P), with large reads at depth sent to
-// the rings (uringRings, uringRingsLarge).
+// UseUringRings makes io_uring Readers created from now on without
+// WithRings spread their reads over n rings (0: one per P, the default),
+// with large reads at depth sent to the rings (uringRings,
+// uringRingsLarge).
 func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }

@@ -260,7 +260,7 @@ func BenchmarkUringDeferAB(b *testing.B) {
 }
 
 // BenchmarkUringRingsAB: FILEIO_AB_RINGS rings (default 0: one per P),
-// each with its own loop, against the default single ring. With
+// each with its own loop, against a single ring. With
 // FILEIO_AB_RINGSLARGE=0 large reads at depth stay inline on the caller
 // on both sides, which leaves the ring count as the only difference.
 func BenchmarkUringRingsAB(b *testing.B) {
@@ -270,9 +270,14 @@ func BenchmarkUringRingsAB(b *testing.B) {
 	}
 	large := os.Getenv("FILEIO_AB_RINGSLARGE") != "0"
 	abCompare(b,
-		abVariant{"one", func(on bool) {}},
+		abVariant{"one", func(on bool) {
+			uringRings = 0
+			if on {
+				uringRings = 1
+			}
+		}},
 		abVariant{"rings", func(on bool) {
-			uringRings, uringRingsLarge = 1, true
+			uringRings, uringRingsLarge = 0, true
 			if on {
 				uringRings, uringRingsLarge = n, large
 			}

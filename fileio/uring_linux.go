@@ -133,12 +133,16 @@ var uringDeferTaskrun = false
 var uringSpin = 20
 
 // uringRings is how many rings (each with its own loop goroutine) new
-// io_uring Readers get; 0 means one per P (GOMAXPROCS at New). An op
-// always goes to ring op.idx % rings, so that everything the loop keeps
-// in o.sys is only ever touched by that ring's loop, and a cancel finds
-// the ring holding the op without any shared state. Internal switch,
-// default 1: see BenchmarkUringRingsAB.
-var uringRings = 1
+// io_uring Readers get without WithRings; 0 means one per P (GOMAXPROCS
+// at New), at most uringRingsMax. An op always goes to ring
+// op.idx % rings, so that everything the loop keeps in o.sys is only ever
+// touched by that ring's loop, and a cancel finds the ring holding the op
+// without any shared state. See BenchmarkUringRingsAB.
+var uringRings = 0
+
+// uringRingsMax bounds the automatic ring count: measured on 2 cores
+// only, and each ring takes ring memory for the whole in-flight bound.
+const uringRingsMax = 4
 
 // uringRingsLarge: on a Reader with more than one ring, a large ReadInto
 // (inlineLargeMin or more) with other reads held goes to its ring unread
@@ -148,8 +152,9 @@ var uringRingsLarge = true
 
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
-// uringBackend runs every read of a Reader on one io_uring, owned by a
-// single loop goroutine that both submits and reaps:
+// uringBackend runs the reads of a Reader (all of them, or with uringMulti
+// those of its share of the ops) on one io_uring, owned by a single loop
+// goroutine that both submits and reaps:
 //
 //	for {
 //		drain the request queue (starts, cancels, shutdown) into SQEs
@@ -222,10 +227,13 @@ var eventOne = [8]byte{1} // little-endian uint64 1, written to wake the loop
 
 // newUring returns the io_uring backend of r: one ring, or, with
 // uringRings other than 1, a uringMulti of several.
-func newUring(r *Reader, inFlight int) (backend, error) {
-	n := uringRings
+func newUring(r *Reader, inFlight, rings int) (backend, error) {
+	n, auto := rings, rings == 0
+	if auto {
+		n = uringRings
+	}
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = min(runtime.GOMAXPROCS(0), uringRingsMax)
 	}
 	if n == 1 {
 		b, err := newRing(r, inFlight, 0, 1)
@@ -241,6 +249,11 @@ func newUring(r *Reader, inFlight int) (backend, error) {
 			for _, b := range m.rings[:i] {
 				b.shutdownStart()
 				b.shutdownWait()
+			}
+			if auto && i > 0 {
+				// Do with as many rings as the kernel gave (ring
+				// memory is limited: RLIMIT_MEMLOCK before 5.12).
+				return newUring(r, inFlight, i)
 			}
 			return nil, err
 		}
@@ -285,8 +298,14 @@ func (m *uringMulti) shutdown() {
 	}
 }
 
+// uringFailRing makes the set-up of the ring with this id fail (tests).
+var uringFailRing = -1
+
 // newRing starts ring id of of for r.
 func newRing(r *Reader, inFlight int, id, of uint32) (*uringBackend, error) {
+	if int(id) == uringFailRing {
+		return nil, fmt.Errorf("io_uring: ring %d refused (test)", id)
+	}
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)

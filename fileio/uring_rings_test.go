@@ -179,9 +179,11 @@ func TestUringRingsCloseRace(t *testing.T) {
 	}
 }
 
-// TestUringRingsChoice: a Reader has one ring, as before, unless
-// uringRings says otherwise (the child run of TestUringRingsTable sets
-// it), and 0 means one per P.
+// TestUringRingsChoice: without WithRings a Reader has one ring per P, at
+// most uringRingsMax, unless uringRings says otherwise (the child run of
+// TestUringRingsTable sets it to 1); WithRings(n) gives n rings; a bad
+// count fails New; a ring the kernel refuses is done without when the
+// count is automatic and makes io_uring unavailable when it was asked for.
 func TestUringRingsChoice(t *testing.T) {
 	r, err := New(WithBackend(Uring))
 	if err != nil {
@@ -190,7 +192,7 @@ func TestUringRingsChoice(t *testing.T) {
 	defer r.Close()
 	want := uringRings
 	if want <= 0 {
-		want = runtime.GOMAXPROCS(0)
+		want = min(runtime.GOMAXPROCS(0), uringRingsMax)
 	}
 	if got := len(ringsOf(r)); got != want {
 		t.Fatalf("%d rings, want %d (uringRings %d)", got, want, uringRings)
@@ -198,4 +200,48 @@ func TestUringRingsChoice(t *testing.T) {
 	if r.ringsLarge != (want > 1 && uringRingsLarge) {
 		t.Fatalf("ringsLarge %v with %d rings", r.ringsLarge, want)
 	}
+	for _, n := range []int{1, 3} {
+		r, err := New(WithBackend(Uring), WithRings(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(ringsOf(r)); got != n {
+			t.Errorf("WithRings(%d): %d rings", n, got)
+		}
+		if r.ringsLarge != (n > 1 && uringRingsLarge) {
+			t.Errorf("WithRings(%d): ringsLarge %v", n, r.ringsLarge)
+		}
+		r.Close()
+	}
+	if _, err := New(WithBackend(Uring), WithRings(-1)); err == nil {
+		t.Error("WithRings(-1) accepted")
+	}
+
+	uringFailRing = 2
+	defer func() { uringFailRing = -1 }()
+	saved := uringRings
+	uringRings = 3
+	r3, err := New(WithBackend(Uring))
+	uringRings = saved
+	if err != nil {
+		t.Fatalf("automatic count, third ring refused: %v", err)
+	}
+	if got := len(ringsOf(r3)); got != 2 {
+		t.Errorf("automatic count, third ring refused: %d rings, want 2", got)
+	}
+	if _, err := r3.ReadInto(context.Background(), "/proc/self/stat", make([]byte, 4096)).Await(); err != nil {
+		t.Errorf("read on the rings left: %v", err)
+	}
+	r3.Close()
+	if _, err := New(WithBackend(Uring), WithRings(3)); err == nil {
+		t.Error("WithRings(3), third ring refused: New succeeded")
+	}
+	ra, err := New(WithRings(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.Backend() != Workers || ra.FallbackReason() == "" {
+		t.Errorf("WithRings(3), third ring refused, automatic backend: %v, reason %q", ra.Backend(), ra.FallbackReason())
+	}
+	ra.Close()
 }
