@@ -71,6 +71,7 @@ const (
 	reqStart    = 0
 	reqCancel   = 1
 	reqShutdown = 2
+	reqRetry    = 3 // another ring closed a descriptor: retry a waiting open
 
 	// user_data of requests that are not a step of an op. Op steps use
 	// idx<<32 | round with idx < 2^16, so these never collide.
@@ -197,7 +198,11 @@ type uringBackend struct {
 	// this Reader held descriptors: each close that completes retries one
 	// (all, once the Reader holds none), so reads wait for a descriptor
 	// instead of failing. Capacity: the in-flight bound.
-	fdWait   []*op
+	fdWait []*op
+	// waiting is len(fdWait), published for the other rings' closeDone
+	// (only this ring's loop writes it); share is shared by the rings.
+	waiting  atomic.Int32
+	share    *fdShare
 	shutting bool
 	// direct: ReadInto opens into slots of a registered file table and
 	// submits openat, read and probe as one linked chain (startChain);
@@ -236,15 +241,18 @@ func newUring(r *Reader, inFlight, rings int) (backend, error) {
 		n = min(runtime.GOMAXPROCS(0), uringRingsMax)
 	}
 	if n == 1 {
-		b, err := newRing(r, inFlight, 0, 1)
+		share := new(fdShare)
+		b, err := newRing(r, inFlight, 0, 1, share)
 		if err != nil {
 			return nil, err
 		}
+		share.rings = []*uringBackend{b}
 		return b, nil
 	}
 	m := &uringMulti{rings: make([]*uringBackend, n)}
+	share := new(fdShare)
 	for i := range m.rings {
-		b, err := newRing(r, inFlight, uint32(i), uint32(n))
+		b, err := newRing(r, inFlight, uint32(i), uint32(n), share)
 		if err != nil {
 			for _, b := range m.rings[:i] {
 				b.shutdownStart()
@@ -259,6 +267,9 @@ func newUring(r *Reader, inFlight, rings int) (backend, error) {
 		}
 		m.rings[i] = b
 	}
+	// Published to the loops by the first request each receives (a
+	// channel send), after this write; no read happens before.
+	share.rings = m.rings
 	return m, nil
 }
 
@@ -302,7 +313,7 @@ func (m *uringMulti) shutdown() {
 var uringFailRing = -1
 
 // newRing starts ring id of of for r.
-func newRing(r *Reader, inFlight int, id, of uint32) (*uringBackend, error) {
+func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBackend, error) {
 	if int(id) == uringFailRing {
 		return nil, fmt.Errorf("io_uring: ring %d refused (test)", id)
 	}
@@ -311,9 +322,10 @@ func newRing(r *Reader, inFlight int, id, of uint32) (*uringBackend, error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	b := &uringBackend{
-		r:  r,
-		id: id,
-		of: of,
+		r:     r,
+		id:    id,
+		of:    of,
+		share: share,
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
@@ -550,6 +562,11 @@ func (b *uringBackend) handle(req uint64) {
 		}
 		clear(b.fdWait)
 		b.fdWait = b.fdWait[:0]
+		b.waiting.Store(0)
+		return
+	}
+	if kind == reqRetry {
+		b.retryOpens()
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
@@ -561,6 +578,7 @@ func (b *uringBackend) handle(req uint64) {
 		b.active++
 		if o.fd >= 0 {
 			b.fds++ // opened by readInline on the caller's goroutine
+			b.share.held.Add(1)
 		}
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
@@ -588,10 +606,57 @@ func (b *uringBackend) handle(req uint64) {
 			copy(b.fdWait[i:], b.fdWait[i+1:])
 			b.fdWait[last] = nil
 			b.fdWait = b.fdWait[:last]
+			b.waiting.Store(int32(last))
 			o.sys.fdWait = false
 			o.fail("open", o.stopReason(true))
 			b.end(o)
 		}
+	}
+}
+
+// fdShare is what the rings of one Reader share about descriptors: an
+// open that fails with EMFILE or ENFILE waits while any ring holds one,
+// and any ring's close retries it.
+type fdShare struct {
+	// held counts the descriptors (plain or direct) that the Reader's
+	// rings may hold: +1 when an openat is submitted (the kernel may
+	// open the file before the loop reaps the completion: another
+	// ring's EMFILE must count it) or a descriptor opened inline comes
+	// to a ring, -1 when an openat fails or the close of its
+	// descriptor completes.
+	held  atomic.Int32
+	rings []*uringBackend
+}
+
+// openFailed counts an openat of b that opened nothing.
+func (b *uringBackend) openFailed() { b.share.held.Add(-1) }
+
+// closeDone counts a completed background close, retries one of b's
+// waiting opens, and tells every other ring with an open waiting that a
+// descriptor was freed. Lost wake-ups cannot happen: waitFd publishes
+// waiting before it loads held, and this decrements held before it
+// loads waiting (sequentially consistent atomics), so either the waiter
+// sees the descriptor gone or this close sees the waiter.
+func (b *uringBackend) closeDone() {
+	b.closing--
+	b.share.held.Add(-1)
+	b.retryOpens()
+	for _, r := range b.share.rings {
+		if r != b && r.waiting.Load() > 0 {
+			r.send(reqRetry << 62)
+		}
+	}
+}
+
+// waitFd parks o, whose open failed for lack of descriptors, until a
+// close of this Reader frees one (closeDone), or retries at once if the
+// Reader's last descriptor closed meanwhile (on another ring).
+func (b *uringBackend) waitFd(o *op) {
+	o.sys.fdWait = true
+	b.fdWait = append(b.fdWait, o)
+	b.waiting.Store(int32(len(b.fdWait)))
+	if b.share.held.Load() == 0 {
+		b.retryOpens()
 	}
 }
 
@@ -601,7 +666,7 @@ func (b *uringBackend) handle(req uint64) {
 // fails with EMFILE).
 func (b *uringBackend) retryOpens() {
 	n := 1
-	if b.fds+b.closing == 0 {
+	if b.share.held.Load() == 0 {
 		n = len(b.fdWait)
 	}
 	for ; n > 0 && len(b.fdWait) > 0; n-- {
@@ -609,6 +674,7 @@ func (b *uringBackend) retryOpens() {
 		copy(b.fdWait, b.fdWait[1:])
 		b.fdWait[len(b.fdWait)-1] = nil
 		b.fdWait = b.fdWait[:len(b.fdWait)-1]
+		b.waiting.Store(int32(len(b.fdWait)))
 		o.sys.fdWait = false
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
@@ -691,6 +757,7 @@ func (b *uringBackend) startChain(o *op) {
 
 	e := b.sqe()
 	uring.PrepOpenatDirect(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY, 0, slot, ud|tagOpen<<tagShift)
+	b.share.held.Add(1)
 	e.Flags |= uring.FlagLink
 	e = b.sqe()
 	uring.PrepRead(e, int32(slot), &o.buf[0], uint32(l), 0, ud|tagRead<<tagShift)
@@ -749,15 +816,15 @@ func (b *uringBackend) chainDone(o *op) {
 	stop := o.stopReason(o.sys.canceled(o))
 	if !o.sys.fixed {
 		// The openat failed: the slot holds nothing.
+		b.openFailed()
 		b.slots = append(b.slots, o.sys.slot)
 		o.sys.slotHeld = false
 		res := o.sys.openRes
-		if res == -int32(unix.ENFILE) && stop == nil && b.fds+b.closing > 0 {
+		if res == -int32(unix.ENFILE) && stop == nil && b.share.held.Load() > 0 {
 			// The system is out of files (a direct descriptor takes no
 			// entry of this process's table, so EMFILE does not happen
 			// here): wait for one of ours to close, as openat does.
-			o.sys.fdWait = true
-			b.fdWait = append(b.fdWait, o)
+			b.waitFd(o)
 			return
 		}
 		b.failOpen(o, stop, res)
@@ -802,6 +869,7 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 	switch st {
 	case stOpen:
 		uring.PrepOpenat(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY|unix.O_CLOEXEC, 0, ud)
+		b.share.held.Add(1)
 	case stStatx:
 		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
@@ -855,8 +923,7 @@ func (b *uringBackend) reap() {
 			if ud&udDirectBit != 0 {
 				b.slots = append(b.slots, uint32(ud))
 			}
-			b.closing--
-			b.retryOpens()
+			b.closeDone()
 		case ud&udCancelBit != 0:
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
@@ -886,11 +953,14 @@ func (b *uringBackend) step(o *op, res int32) {
 	stop := o.stopReason(o.sys.canceled(o))
 	switch st {
 	case stOpen:
-		if (res == -int32(unix.EMFILE) || res == -int32(unix.ENFILE)) && stop == nil && b.fds+b.closing > 0 {
-			// Out of descriptors while this Reader holds some: wait
-			// for one of them to close (retryOpens).
-			o.sys.fdWait = true
-			b.fdWait = append(b.fdWait, o)
+		if res < 0 {
+			b.openFailed()
+		}
+		if (res == -int32(unix.EMFILE) || res == -int32(unix.ENFILE)) && stop == nil && b.share.held.Load() > 0 {
+			// Out of descriptors while this Reader (on any of its
+			// rings) holds some: wait for one of them to close
+			// (retryOpens).
+			b.waitFd(o)
 			return
 		}
 		if res < 0 {

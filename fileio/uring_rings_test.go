@@ -118,6 +118,9 @@ func TestUringRings(t *testing.T) {
 					if len(b.slots) != cap(b.slots) {
 						t.Errorf("ring %d: %d of %d direct-descriptor slots free after Close", i, len(b.slots), cap(b.slots))
 					}
+					if h := b.share.held.Load(); h != 0 {
+						t.Errorf("ring %d: %d descriptors counted as held after Close", i, h)
+					}
 				}
 			})
 		}
