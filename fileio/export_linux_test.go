@@ -16,3 +16,9 @@ func UseUringNoInline() { uringInline = false }
 // their rings with SINGLE_ISSUER and DEFER_TASKRUN on the loop's locked
 // thread (uringDeferTaskrun).
 func UseUringDeferTaskrun() { uringDeferTaskrun = true }
+
+// UseUringRings makes io_uring Readers created from now on without
+// WithRings spread their reads over n rings (0: one per P, the default),
+// with large reads at depth sent to the rings (uringRings,
+// uringRingsLarge).
+func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }

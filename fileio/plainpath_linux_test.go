@@ -5,6 +5,8 @@ package fileio_test
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,7 +27,19 @@ const envNoInline = "FILEIO_TEST_URING_NOINLINE"
 // off by default).
 const envDefer = "FILEIO_TEST_URING_DEFER"
 
+// envRings, set to a number, makes this test binary's io_uring Readers
+// spread their reads over that many rings by default (0: one per P, the
+// default).
+const envRings = "FILEIO_TEST_URING_RINGS"
+
 func TestMain(m *testing.M) {
+	if v, ok := os.LookupEnv(envRings); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			panic(envRings + ": " + err.Error())
+		}
+		fileio.UseUringRings(n)
+	}
 	if os.Getenv(envPlain) == "1" {
 		// Kernels without direct descriptors (before 6.8) include
 		// those without RESOLVE_CACHED (before 5.12): the oldest get
@@ -66,16 +80,33 @@ func TestUringDeferTable(t *testing.T) {
 	childTable(t, envDefer, "io_uring with DEFER_TASKRUN", "TestUringDeferChoice", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestInlineChoice")
 }
 
+// TestUringRingsTable runs every test of the package again in a child
+// process whose io_uring Readers have one ring if this process's have
+// several by default (one per P), else two: both the single ring (the
+// default with one P) and several rings pass the same table.
+func TestUringRingsTable(t *testing.T) {
+	n := "1"
+	if runtime.GOMAXPROCS(0) < 2 {
+		n = "2"
+	}
+	childTableEnv(t, envRings, n, "io_uring with another ring count", "TestUringRingsChoice", "TestContents", "TestIssue11_9_ReadIntoShortBuffer", "TestInlineChoice")
+}
+
 func childTable(t *testing.T, env, what string, mustPass ...string) {
-	if os.Getenv(envPlain) == "1" || os.Getenv(envNoInline) == "1" || os.Getenv(envDefer) == "1" {
+	childTableEnv(t, env, "1", what, mustPass...)
+}
+
+func childTableEnv(t *testing.T, env, val, what string, mustPass ...string) {
+	_, rings := os.LookupEnv(envRings)
+	if os.Getenv(envPlain) == "1" || os.Getenv(envNoInline) == "1" || os.Getenv(envDefer) == "1" || rings {
 		t.Skip("this is a child run")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Skip(err)
 	}
-	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUring(PlainPath|NoInline|Defer)Table$", "-test.count=1", "-test.v", "-test.timeout=10m")
-	cmd.Env = append(os.Environ(), env+"=1")
+	cmd := exec.Command(exe, "-test.run=.", "-test.skip=^TestUring(PlainPath|NoInline|Defer|Rings)Table$", "-test.count=1", "-test.v", "-test.timeout=10m")
+	cmd.Env = append(os.Environ(), env+"="+val)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the table on %s failed: %v\n%s", what, err, out)

@@ -5,10 +5,13 @@
 //
 // Two backends do the I/O:
 //
-//   - io_uring (Linux): one loop goroutine owns a ring, batches the openat,
-//     statx, read and close requests of every in-flight read into one
-//     io_uring_enter call and routes each completion by its user_data
+//   - io_uring (Linux): a loop goroutine owns a ring, batches the openat,
+//     statx, read and close requests of every read in flight on it into
+//     one io_uring_enter call and routes each completion by its user_data
 //     (slot index and slot version, never a Go pointer) back to the slot.
+//     A Reader has one ring per P (at most 4; WithRings), each read going
+//     to the ring of its slot, so that the kernel work of the reads runs
+//     on more than one core.
 //     An openat that fails with EMFILE or ENFILE while the Reader holds
 //     descriptors of its own waits for one of them to close, so a low
 //     RLIMIT_NOFILE slows reads down instead of failing them.
@@ -121,6 +124,8 @@ type config struct {
 	cacheBytes  int64
 	exec        vtask.Executor
 	noInline    bool
+	rings       int
+	ringsSet    bool
 }
 
 // Option configures New.
@@ -130,6 +135,22 @@ type Option func(*config)
 // Asking for Uring where io_uring is unavailable makes New fail.
 func WithBackend(b Backend) Option {
 	return func(c *config) { c.backend, c.backendSet = b, true }
+}
+
+// WithRings sets how many io_uring rings the Reader spreads its reads
+// over, each served by its own loop goroutine, so that the kernel work of
+// the reads (opens, page-cache copies, completions) runs on n cores.
+// 0, the default, means one ring per P (runtime.GOMAXPROCS at New), at
+// most 4; on a machine with one P that is one ring, as before. With more
+// than one ring, a large ReadInto issued while other reads are held goes
+// to a ring unread instead of being copied inline on the caller (see
+// WithInlineReads). Each ring takes ring memory for the whole in-flight
+// bound. Automatic, rings after the first that the kernel refuses are
+// done without; asked for, they make io_uring unavailable (New fails with
+// WithBackend(Uring), else falls back to workers). The workers backend ignores the
+// option.
+func WithRings(n int) Option {
+	return func(c *config) { c.rings, c.ringsSet = n, n != 0 }
 }
 
 // WithMaxInFlight bounds the reads whose I/O is in progress at once
@@ -225,6 +246,10 @@ type Reader struct {
 	// inline and, if cached, copied on io-wq (openInline); otherwise it
 	// is read inline like a lone one.
 	largeAsync bool
+	// ringsLarge: the io_uring backend has more than one ring, and a
+	// large ReadInto with other reads held goes to its ring unread
+	// (uringRingsLarge), whose loop copies it.
+	ringsLarge bool
 
 	ops     opTable      // op index -> op
 	created atomic.Int32 // ops created so far
@@ -248,6 +273,9 @@ func New(opts ...Option) (*Reader, error) {
 	}
 	if c.maxInFlight > 1<<16 {
 		return nil, fmt.Errorf("fileio: WithMaxInFlight(%d): at most 65536 reads can be in flight", c.maxInFlight)
+	}
+	if c.rings < 0 || c.rings > 1024 {
+		return nil, fmt.Errorf("fileio: WithRings(%d): want 0 (one per P) to 1024 rings", c.rings)
 	}
 	if c.cacheBytes < 0 {
 		return nil, fmt.Errorf("fileio: WithCache(%d): the size must not be negative", c.cacheBytes)
@@ -278,22 +306,24 @@ func New(opts ...Option) (*Reader, error) {
 	}
 	switch c.backend {
 	case Uring:
-		be, err := newUring(r, c.maxInFlight)
+		be, err := newUring(r, c.maxInFlight, c.rings)
 		if err != nil {
 			return nil, fmt.Errorf("fileio: backend uring requested but unavailable: %w (use workers)", err)
 		}
 		r.kind, r.be = Uring, be
 		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
+		r.ringsLarge = multiRing(be)
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
-		be, err := newUring(r, c.maxInFlight)
+		be, err := newUring(r, c.maxInFlight, c.rings)
 		if err != nil {
 			r.fallback = err.Error()
 			r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 		} else {
 			r.kind, r.be = Uring, be
 			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
+			r.ringsLarge = multiRing(be)
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -384,6 +414,8 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		var st inlineState
 		if r.held() < inlineQuiet && r.inlineRun.Add(1)%inlineBreak != 0 {
 			n, fd, st = readInline(path, buf, false)
+		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
+			// To the ring unread: the rings' loops copy on their cores.
 		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
 			n, fd, st = readInline(path, buf, true)
 		} else if len(buf) >= inlineLargeMin {

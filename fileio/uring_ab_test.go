@@ -258,3 +258,32 @@ func BenchmarkUringDeferAB(b *testing.B) {
 			uringDeferTaskrun = on
 		}})
 }
+
+// BenchmarkUringRingsAB: FILEIO_AB_RINGS rings (default 0: one per P),
+// each with its own loop, against FILEIO_AB_BASE rings (default 1). With
+// FILEIO_AB_RINGSLARGE=0 large reads at depth stay inline on the caller
+// on both sides, which leaves the ring count as the only difference.
+func BenchmarkUringRingsAB(b *testing.B) {
+	n := 0
+	if v, err := strconv.Atoi(os.Getenv("FILEIO_AB_RINGS")); err == nil {
+		n = v
+	}
+	base := 1
+	if v, err := strconv.Atoi(os.Getenv("FILEIO_AB_BASE")); err == nil {
+		base = v
+	}
+	large := os.Getenv("FILEIO_AB_RINGSLARGE") != "0"
+	abCompare(b,
+		abVariant{"base", func(on bool) {
+			uringRings = 0
+			if on {
+				uringRings = base
+			}
+		}},
+		abVariant{"rings", func(on bool) {
+			uringRings, uringRingsLarge = 0, true
+			if on {
+				uringRings, uringRingsLarge = n, large
+			}
+		}})
+}

@@ -44,7 +44,7 @@ func TestUringDeferTaskrun(t *testing.T) {
 				t.Skip(err)
 			}
 			defer r.Close()
-			be := r.be.(*uringBackend)
+			be := ring0(r)
 			got := be.ring.Flags()
 			if !be.lockThread {
 				t.Fatal("loop not locked to its thread")
@@ -99,7 +99,7 @@ func TestUringDeferChoice(t *testing.T) {
 		t.Skip(err)
 	}
 	defer r.Close()
-	got := r.be.(*uringBackend).ring.Flags()
+	got := ring0(r).ring.Flags()
 	if !uringDeferTaskrun && got != 0 {
 		t.Fatalf("switch off, yet ring flags %#x", got)
 	}

@@ -40,7 +40,7 @@ func TestUringDirectChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if got := r.be.(*uringBackend).direct; got != want {
+	if got := ring0(r).direct; got != want {
 		t.Fatalf("direct descriptors used: %v, want %v", got, want)
 	}
 	if r.Backend() != Uring {
@@ -54,7 +54,7 @@ func TestUringDirectChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r2.Close()
-	if r2.be.(*uringBackend).direct {
+	if ring0(r2).direct {
 		t.Fatal("uringNoDirect set, yet the backend uses direct descriptors")
 	}
 }
@@ -162,7 +162,7 @@ func TestUringDirectFIFO(t *testing.T) {
 			buf := make([]byte, 4)
 			n, err := awaitWithin(r.ReadInto(context.Background(), p, buf), 5*time.Second)
 			if err != nil || n != 4 || string(buf) != "abcd" {
-				t.Fatalf("direct=%v, FIFO holding %q, 4-byte buffer: n=%d %q, %v", r.be.(*uringBackend).direct, data, n, buf, err)
+				t.Fatalf("direct=%v, FIFO holding %q, 4-byte buffer: n=%d %q, %v", ring0(r).direct, data, n, buf, err)
 			}
 			drain(t, p)
 		}
@@ -172,11 +172,11 @@ func TestUringDirectFIFO(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 		if task.IsCompleted() {
-			t.Fatalf("direct=%v: a FIFO read ended after 2 of 8 bytes with the writer open", r.be.(*uringBackend).direct)
+			t.Fatalf("direct=%v: a FIFO read ended after 2 of 8 bytes with the writer open", ring0(r).direct)
 		}
 		w.Close()
 		if n, err := awaitWithin(task, 5*time.Second); err != nil || n != 2 {
-			t.Fatalf("direct=%v: after the writer closed: n=%d, %v", r.be.(*uringBackend).direct, n, err)
+			t.Fatalf("direct=%v: after the writer closed: n=%d, %v", ring0(r).direct, n, err)
 		}
 		r.Close()
 	}
@@ -267,8 +267,10 @@ func TestUringDirectStressCancel(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if b := r.be.(*uringBackend); len(b.slots) != cap(b.slots) {
-		t.Fatalf("%d of %d direct-descriptor slots free after Close", len(b.slots), cap(b.slots))
+	for i, b := range ringsOf(r) {
+		if len(b.slots) != cap(b.slots) {
+			t.Fatalf("ring %d: %d of %d direct-descriptor slots free after Close", i, len(b.slots), cap(b.slots))
+		}
 	}
 }
 
@@ -313,7 +315,11 @@ func TestUringAsyncLargeReads(t *testing.T) {
 	}
 	wg.Wait()
 	r.Close()
-	if n := r.be.(*uringBackend).asyncReads; n == 0 {
+	n := 0
+	for _, b := range ringsOf(r) {
+		n += b.asyncReads
+	}
+	if n == 0 {
 		t.Fatal("16 concurrent large reads, none handed to io-wq")
 	}
 }

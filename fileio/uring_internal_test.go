@@ -23,7 +23,7 @@ func TestUringStatx(t *testing.T) {
 		t.Skip(err)
 	}
 	defer r.Close()
-	if !r.be.(*uringBackend).statx {
+	if !ring0(r).statx {
 		t.Fatal("statx path not selected")
 	}
 	dir := t.TempDir()

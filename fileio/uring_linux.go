@@ -71,6 +71,7 @@ const (
 	reqStart    = 0
 	reqCancel   = 1
 	reqShutdown = 2
+	reqRetry    = 3 // another ring closed a descriptor: retry a waiting open
 
 	// user_data of requests that are not a step of an op. Op steps use
 	// idx<<32 | round with idx < 2^16, so these never collide.
@@ -132,10 +133,29 @@ var uringDeferTaskrun = false
 // eventfd write and no thread wake-up.
 var uringSpin = 20
 
+// uringRings is how many rings (each with its own loop goroutine) new
+// io_uring Readers get without WithRings; 0 means one per P (GOMAXPROCS
+// at New), at most uringRingsMax. An op always goes to ring
+// op.idx % rings, so that everything the loop keeps in o.sys is only ever
+// touched by that ring's loop, and a cancel finds the ring holding the op
+// without any shared state. See BenchmarkUringRingsAB.
+var uringRings = 0
+
+// uringRingsMax bounds the automatic ring count: measured on 2 cores
+// only, and each ring takes ring memory for the whole in-flight bound.
+const uringRingsMax = 4
+
+// uringRingsLarge: on a Reader with more than one ring, a large ReadInto
+// (inlineLargeMin or more) with other reads held goes to its ring unread
+// instead of being copied inline on the caller, so that the page-cache
+// copies of a deep caller run on the rings' loops, one per core.
+var uringRingsLarge = true
+
 func opUD(idx, ver uint32) uint64 { return uint64(idx)<<32 | uint64(ver) }
 
-// uringBackend runs every read of a Reader on one io_uring, owned by a
-// single loop goroutine that both submits and reaps:
+// uringBackend runs the reads of a Reader (all of them, or with uringMulti
+// those of its share of the ops) on one io_uring, owned by a single loop
+// goroutine that both submits and reaps:
 //
 //	for {
 //		drain the request queue (starts, cancels, shutdown) into SQEs
@@ -151,6 +171,8 @@ type uringBackend struct {
 	r    *Reader
 	ring *uring.Ring
 	reqs chan uint64
+	// id, of: this is ring id of of; it serves the ops with idx%of == id.
+	id, of uint32
 
 	// queued counts requests announced but not yet drained; sleeping is
 	// true while the loop is (about to be) blocked in io_uring_enter.
@@ -176,7 +198,11 @@ type uringBackend struct {
 	// this Reader held descriptors: each close that completes retries one
 	// (all, once the Reader holds none), so reads wait for a descriptor
 	// instead of failing. Capacity: the in-flight bound.
-	fdWait   []*op
+	fdWait []*op
+	// waiting is len(fdWait), published for the other rings' closeDone
+	// (only this ring's loop writes it); share is shared by the rings.
+	waiting  atomic.Int32
+	share    *fdShare
 	shutting bool
 	// direct: ReadInto opens into slots of a registered file table and
 	// submits openat, read and probe as one linked chain (startChain);
@@ -192,6 +218,7 @@ type uringBackend struct {
 	lockThread bool // the loop runs on one OS thread
 	spin       int  // uringSpin
 	spinLeft   int  // yields left before the loop sleeps
+	starts     int  // reads started on this ring (tests read it after Close)
 	done       chan struct{}
 }
 
@@ -203,13 +230,102 @@ type loopMem struct {
 
 var eventOne = [8]byte{1} // little-endian uint64 1, written to wake the loop
 
-func newUring(r *Reader, inFlight int) (backend, error) {
+// newUring returns the io_uring backend of r: one ring, or, with
+// uringRings other than 1, a uringMulti of several.
+func newUring(r *Reader, inFlight, rings int) (backend, error) {
+	n, auto := rings, rings == 0
+	if auto {
+		n = uringRings
+	}
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), uringRingsMax)
+	}
+	if n == 1 {
+		share := new(fdShare)
+		b, err := newRing(r, inFlight, 0, 1, share)
+		if err != nil {
+			return nil, err
+		}
+		share.rings = []*uringBackend{b}
+		return b, nil
+	}
+	m := &uringMulti{rings: make([]*uringBackend, n)}
+	share := new(fdShare)
+	for i := range m.rings {
+		b, err := newRing(r, inFlight, uint32(i), uint32(n), share)
+		if err != nil {
+			for _, b := range m.rings[:i] {
+				b.shutdownStart()
+				b.shutdownWait()
+			}
+			if auto && i > 0 {
+				// Do with as many rings as the kernel gave (ring
+				// memory is limited: RLIMIT_MEMLOCK before 5.12).
+				return newUring(r, inFlight, i)
+			}
+			return nil, err
+		}
+		m.rings[i] = b
+	}
+	// Published to the loops by the first request each receives (a
+	// channel send), after this write; no read happens before.
+	share.rings = m.rings
+	return m, nil
+}
+
+// multiRing reports whether be has more than one ring and large reads
+// at depth go to them (uringRingsLarge).
+func multiRing(be backend) bool {
+	_, ok := be.(*uringMulti)
+	return ok && uringRingsLarge
+}
+
+// uringMulti spreads a Reader's reads over several rings, each served by
+// its own loop goroutine (uringBackend), so that the kernel work done in
+// the submitting task's context (inline openat, page-cache copies,
+// completion callbacks) runs on more than one core. Op idx goes to ring
+// idx % len(rings), always (see uringRings): starts, cancels and the loop
+// state of an op never meet two rings. Each ring has its own op
+// bookkeeping, direct-descriptor table and ring entries for the Reader's
+// whole in-flight bound (the reads in flight may all map to one ring).
+type uringMulti struct {
+	rings []*uringBackend
+}
+
+func (m *uringMulti) ring(o *op) *uringBackend { return m.rings[o.idx%uint32(len(m.rings))] }
+
+func (m *uringMulti) start(o *op) { m.ring(o).start(o) }
+
+func (m *uringMulti) cancel(o *op, ver uint32) { m.ring(o).cancel(o, ver) }
+
+// shutdown tells every ring to shut down, then waits for all of them: the
+// rings cancel their reads in parallel.
+func (m *uringMulti) shutdown() {
+	for _, b := range m.rings {
+		b.shutdownStart()
+	}
+	for _, b := range m.rings {
+		b.shutdownWait()
+	}
+}
+
+// uringFailRing makes the set-up of the ring with this id fail (tests).
+var uringFailRing = -1
+
+// newRing starts ring id of of for r.
+func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBackend, error) {
+	if int(id) == uringFailRing {
+		return nil, fmt.Errorf("io_uring: ring %d refused (test)", id)
+	}
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	b := &uringBackend{
-		r: r,
+		r:     r,
+		id:    id,
+		of:    of,
+		share: share,
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
@@ -317,7 +433,15 @@ func (b *uringBackend) cancel(o *op, ver uint32) {
 }
 
 func (b *uringBackend) shutdown() {
-	b.send(reqShutdown << 62)
+	b.shutdownStart()
+	b.shutdownWait()
+}
+
+// shutdownStart asks the loop to fail its reads and stop.
+func (b *uringBackend) shutdownStart() { b.send(reqShutdown << 62) }
+
+// shutdownWait waits for the loop to stop and releases the ring.
+func (b *uringBackend) shutdownWait() {
 	<-b.done
 	b.ring.Close()
 	_ = unix.Close(b.wakeFd)
@@ -426,7 +550,7 @@ func (b *uringBackend) handle(req uint64) {
 	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
-		for i := range uint32(b.r.created.Load()) {
+		for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
 			if o := b.r.ops.get(i); o != nil && o.sys.active && o.sys.inKernel {
 				b.cancelKernel(o)
 			}
@@ -438,16 +562,23 @@ func (b *uringBackend) handle(req uint64) {
 		}
 		clear(b.fdWait)
 		b.fdWait = b.fdWait[:0]
+		b.waiting.Store(0)
+		return
+	}
+	if kind == reqRetry {
+		b.retryOpens()
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
 	o := b.r.ops.get(idx)
 	switch kind {
 	case reqStart:
+		b.starts++
 		o.sys.active = true
 		b.active++
 		if o.fd >= 0 {
 			b.fds++ // opened by readInline on the caller's goroutine
+			b.share.held.Add(1)
 		}
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
@@ -475,10 +606,57 @@ func (b *uringBackend) handle(req uint64) {
 			copy(b.fdWait[i:], b.fdWait[i+1:])
 			b.fdWait[last] = nil
 			b.fdWait = b.fdWait[:last]
+			b.waiting.Store(int32(last))
 			o.sys.fdWait = false
 			o.fail("open", o.stopReason(true))
 			b.end(o)
 		}
+	}
+}
+
+// fdShare is what the rings of one Reader share about descriptors: an
+// open that fails with EMFILE or ENFILE waits while any ring holds one,
+// and any ring's close retries it.
+type fdShare struct {
+	// held counts the descriptors (plain or direct) that the Reader's
+	// rings may hold: +1 when an openat is submitted (the kernel may
+	// open the file before the loop reaps the completion: another
+	// ring's EMFILE must count it) or a descriptor opened inline comes
+	// to a ring, -1 when an openat fails or the close of its
+	// descriptor completes.
+	held  atomic.Int32
+	rings []*uringBackend
+}
+
+// openFailed counts an openat of b that opened nothing.
+func (b *uringBackend) openFailed() { b.share.held.Add(-1) }
+
+// closeDone counts a completed background close, retries one of b's
+// waiting opens, and tells every other ring with an open waiting that a
+// descriptor was freed. Lost wake-ups cannot happen: waitFd publishes
+// waiting before it loads held, and this decrements held before it
+// loads waiting (sequentially consistent atomics), so either the waiter
+// sees the descriptor gone or this close sees the waiter.
+func (b *uringBackend) closeDone() {
+	b.closing--
+	b.share.held.Add(-1)
+	b.retryOpens()
+	for _, r := range b.share.rings {
+		if r != b && r.waiting.Load() > 0 {
+			r.send(reqRetry << 62)
+		}
+	}
+}
+
+// waitFd parks o, whose open failed for lack of descriptors, until a
+// close of this Reader frees one (closeDone), or retries at once if the
+// Reader's last descriptor closed meanwhile (on another ring).
+func (b *uringBackend) waitFd(o *op) {
+	o.sys.fdWait = true
+	b.fdWait = append(b.fdWait, o)
+	b.waiting.Store(int32(len(b.fdWait)))
+	if b.share.held.Load() == 0 {
+		b.retryOpens()
 	}
 }
 
@@ -488,7 +666,7 @@ func (b *uringBackend) handle(req uint64) {
 // fails with EMFILE).
 func (b *uringBackend) retryOpens() {
 	n := 1
-	if b.fds+b.closing == 0 {
+	if b.share.held.Load() == 0 {
 		n = len(b.fdWait)
 	}
 	for ; n > 0 && len(b.fdWait) > 0; n-- {
@@ -496,6 +674,7 @@ func (b *uringBackend) retryOpens() {
 		copy(b.fdWait, b.fdWait[1:])
 		b.fdWait[len(b.fdWait)-1] = nil
 		b.fdWait = b.fdWait[:len(b.fdWait)-1]
+		b.waiting.Store(int32(len(b.fdWait)))
 		o.sys.fdWait = false
 		if err := o.stopReason(o.sys.canceled(o)); err != nil {
 			o.fail("open", err)
@@ -578,6 +757,7 @@ func (b *uringBackend) startChain(o *op) {
 
 	e := b.sqe()
 	uring.PrepOpenatDirect(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY, 0, slot, ud|tagOpen<<tagShift)
+	b.share.held.Add(1)
 	e.Flags |= uring.FlagLink
 	e = b.sqe()
 	uring.PrepRead(e, int32(slot), &o.buf[0], uint32(l), 0, ud|tagRead<<tagShift)
@@ -636,15 +816,15 @@ func (b *uringBackend) chainDone(o *op) {
 	stop := o.stopReason(o.sys.canceled(o))
 	if !o.sys.fixed {
 		// The openat failed: the slot holds nothing.
+		b.openFailed()
 		b.slots = append(b.slots, o.sys.slot)
 		o.sys.slotHeld = false
 		res := o.sys.openRes
-		if res == -int32(unix.ENFILE) && stop == nil && b.fds+b.closing > 0 {
+		if res == -int32(unix.ENFILE) && stop == nil && b.share.held.Load() > 0 {
 			// The system is out of files (a direct descriptor takes no
 			// entry of this process's table, so EMFILE does not happen
 			// here): wait for one of ours to close, as openat does.
-			o.sys.fdWait = true
-			b.fdWait = append(b.fdWait, o)
+			b.waitFd(o)
 			return
 		}
 		b.failOpen(o, stop, res)
@@ -689,6 +869,7 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 	switch st {
 	case stOpen:
 		uring.PrepOpenat(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY|unix.O_CLOEXEC, 0, ud)
+		b.share.held.Add(1)
 	case stStatx:
 		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
@@ -742,8 +923,7 @@ func (b *uringBackend) reap() {
 			if ud&udDirectBit != 0 {
 				b.slots = append(b.slots, uint32(ud))
 			}
-			b.closing--
-			b.retryOpens()
+			b.closeDone()
 		case ud&udCancelBit != 0:
 			// The outcome of a cancel shows in the canceled request's own
 			// completion; nothing to do here.
@@ -773,11 +953,14 @@ func (b *uringBackend) step(o *op, res int32) {
 	stop := o.stopReason(o.sys.canceled(o))
 	switch st {
 	case stOpen:
-		if (res == -int32(unix.EMFILE) || res == -int32(unix.ENFILE)) && stop == nil && b.fds+b.closing > 0 {
-			// Out of descriptors while this Reader holds some: wait
-			// for one of them to close (retryOpens).
-			o.sys.fdWait = true
-			b.fdWait = append(b.fdWait, o)
+		if res < 0 {
+			b.openFailed()
+		}
+		if (res == -int32(unix.EMFILE) || res == -int32(unix.ENFILE)) && stop == nil && b.share.held.Load() > 0 {
+			// Out of descriptors while this Reader (on any of its
+			// rings) holds some: wait for one of them to close
+			// (retryOpens).
+			b.waitFd(o)
 			return
 		}
 		if res < 0 {
