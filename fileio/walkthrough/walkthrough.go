@@ -101,7 +101,7 @@ func Run(w io.Writer, opt Options) error {
 func describeBackend(p *printer, r *fileio.Reader) {
 	switch r.Backend() {
 	case fileio.Uring:
-		p.line("backend: uring — reads go to the kernel's io_uring; one loop goroutine submits and reaps for all of them")
+		p.line("backend: uring — reads go to the kernel's io_uring; each ring's loop goroutine (one ring per P, at most 4) submits and reaps for its reads")
 	default:
 		p.line("backend: workers — blocking reads on a vtask.WorkerPool")
 		if why := r.FallbackReason(); why != "" {
