@@ -201,7 +201,12 @@ type uringBackend struct {
 	fdWait []*op
 	// waiting is len(fdWait), published for the other rings' closeDone
 	// (only this ring's loop writes it); share is shared by the rings.
-	waiting  atomic.Int32
+	waiting atomic.Int32
+	// freed counts the descriptors other rings closed since this loop
+	// last took them; only the close that brings it from 0 to 1 sends
+	// reqRetry, so at most one retry request is queued per ring (another
+	// ring's loop never blocks on this ring's full queue).
+	freed    atomic.Int32
 	share    *fdShare
 	shutting bool
 	// direct: ReadInto opens into slots of a registered file table and
@@ -566,7 +571,7 @@ func (b *uringBackend) handle(req uint64) {
 		return
 	}
 	if kind == reqRetry {
-		b.retryOpens()
+		b.retryOpens(int(b.freed.Swap(0)))
 		return
 	}
 	idx, ver := uint32(req>>32)&0xffff, uint32(req)
@@ -640,9 +645,9 @@ func (b *uringBackend) openFailed() { b.share.held.Add(-1) }
 func (b *uringBackend) closeDone() {
 	b.closing--
 	b.share.held.Add(-1)
-	b.retryOpens()
+	b.retryOpens(1)
 	for _, r := range b.share.rings {
-		if r != b && r.waiting.Load() > 0 {
+		if r != b && r.waiting.Load() > 0 && r.freed.Add(1) == 1 {
 			r.send(reqRetry << 62)
 		}
 	}
@@ -656,16 +661,15 @@ func (b *uringBackend) waitFd(o *op) {
 	b.fdWait = append(b.fdWait, o)
 	b.waiting.Store(int32(len(b.fdWait)))
 	if b.share.held.Load() == 0 {
-		b.retryOpens()
+		b.retryOpens(1)
 	}
 }
 
-// retryOpens resubmits the opens that failed for lack of descriptors: one
-// per descriptor just closed, or all of them once the Reader holds no
+// retryOpens resubmits the opens that failed for lack of descriptors: n,
+// one per descriptor just closed, or all of them once the Reader holds no
 // descriptor (an open that then fails again has nothing to wait for, and
 // fails with EMFILE).
-func (b *uringBackend) retryOpens() {
-	n := 1
+func (b *uringBackend) retryOpens(n int) {
 	if b.share.held.Load() == 0 {
 		n = len(b.fdWait)
 	}
