@@ -275,6 +275,29 @@ func TestInlineLargeBusy(t *testing.T) {
 		}
 	})
 	defer SetTrace(nil)
+	// Hold inlineQuiet ops for the whole test with reads of a FIFO that
+	// no one writes yet, so that every large read below sees others
+	// held, however fast the first of them completes.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := mkfifo(fifo); err != nil {
+		t.Fatal(err)
+	}
+	var holders []vtask.Task[int]
+	for range inlineQuiet {
+		holders = append(holders, r.ReadInto(context.Background(), fifo, make([]byte, 8)))
+	}
+	defer func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close() // end of file for the held reads
+		for _, h := range holders {
+			if _, err := h.Await(); err != nil {
+				t.Errorf("a FIFO read: %v", err)
+			}
+		}
+	}()
 	for round := range 2 { // cold (after the drop), then warm
 		bufs := make([][]byte, 3*inlineQuiet)
 		var tasks []func() (int, error)
