@@ -65,10 +65,16 @@ var allocators = map[string]string{
 	"internal/reflectlite.unsafe_New": "allocation by the runtime",
 }
 
-// allocatorPrefixes are generic runtime functions, compiled per
-// instantiation, that allocate.
+// allocatorPrefixes are families of runtime functions that allocate:
+// generic ones, compiled per instantiation, and the size-specialised
+// allocators that Go 1.27 compiles new(T), &T{...} and variables moved to
+// the heap into instead of runtime.newobject (runtime.mallocgcTinySC2,
+// runtime.mallocgcSmallNoScanSC3, runtime.mallocgcSmallScanNoHeaderSC2,
+// ...; their list grows with the size classes, so the family is matched,
+// not each name).
 var allocatorPrefixes = map[string]string{
 	"runtime.AddCleanup[": "adds a cleanup (allocates its record and closure)",
+	"runtime.mallocgc":    "new object (new(T), &T{...}, or a variable moved to the heap; Go 1.27's size-specialised allocator)",
 }
 
 // allocates returns what the call of sym allocates for, if it does.
