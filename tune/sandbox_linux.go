@@ -208,8 +208,16 @@ func restrictFiles(ro, rw, noexec []string) (int, error) {
 	add := func(path string, access uint64) error {
 		pfd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			if errors.Is(err, unix.ENOENT) {
+			switch {
+			case errors.Is(err, unix.ENOENT):
 				return nil // nothing there to allow
+			case errors.Is(err, unix.EACCES):
+				// The stage's user cannot reach the path (a run
+				// switched to nobody, and a GOROOT under a home
+				// directory of mode 0700, such as a toolchain in
+				// the module cache): a rule would allow nothing the
+				// file modes do not already deny, so none is needed.
+				return nil
 			}
 			return fmt.Errorf("opening %s: %v", path, err)
 		}

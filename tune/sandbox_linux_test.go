@@ -544,3 +544,47 @@ func TestTuneIssue12_WeakerSandboxes(t *testing.T) {
 		})
 	}
 }
+
+// TestStageSkipsPathsItsUserCannotReach: tune run as root runs snippets as
+// nobody, and a path of the run's read-only list that nobody cannot reach
+// (the installed GOROOT under a home directory of mode 0700, as a
+// toolchain that GOTOOLCHAIN fetched into the module cache is) must not
+// stop the run: the stage once failed with "landlock: opening ...:
+// permission denied" there.
+func TestStageSkipsPathsItsUserCannotReach(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: only a run switched from root to nobody meets a path its user cannot reach")
+	}
+	sb := probeSandbox()
+	if sb.exe == "" || sb.landlock == 0 {
+		msg := fmt.Sprintf("the sandbox stage or Landlock is off on this machine: %s %s", sb.nsErr, sb.llErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+	home := t.TempDir()
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	goroot := filepath.Join(home, "goroot")
+	if err := os.Mkdir(goroot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("skipping: no true command in PATH")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := sb.command(ctx, stageConfig{
+		Path: truePath, Args: []string{"true"}, Dir: "/",
+		Landlock: true,
+		ReadOnly: []string{goroot, "/usr", "/lib", "/lib64", "/bin", "/etc"},
+		NoExec:   []string{goroot},
+	}, true)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("a run whose read-only list names %s (unreachable for its user) failed: %v\n%s", goroot, err, out)
+	}
+}

@@ -118,6 +118,11 @@ func TestTuneIssue12_CtrlCStopsTheRun(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the snippet never started")
 		}
+		select {
+		case a := <-answered:
+			t.Fatalf("the run ended before the test saw the snippet start: %.500s", a)
+		default:
+		}
 		if n := countProcessesNamed("snippet.bin"); n > 0 {
 			break
 		}
