@@ -115,6 +115,12 @@ type Runner struct {
 	// by Run while it owns the runner (busy), read by build and execute.
 	knobs Knobs
 	tc    toolchains // other Go releases (goversion.go)
+	// zoneinfo is the runner's copy of the installed toolchain's time
+	// zone database (lib/time/zoneinfo.zip), which runs read through
+	// ZONEINFO: a run as another user cannot always reach GOROOT (under a
+	// home directory of mode 0700), but reaches the runner's directory.
+	// Empty when GOROOT has no database.
+	zoneinfo string
 }
 
 // claim takes the runner for one request (Run or SSA), or returns ErrBusy
@@ -207,6 +213,13 @@ func NewRunner(opt Options) (*Runner, error) {
 		if err := os.Chmod(dir, 0o711); err != nil {
 			r.Close()
 			return nil, err
+		}
+	}
+	if zi, err := os.ReadFile(filepath.Join(env.root, "lib", "time", "zoneinfo.zip")); err == nil {
+		r.zoneinfo = filepath.Join(dir, "zoneinfo.zip")
+		if err := os.WriteFile(r.zoneinfo, zi, 0o644); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("copying the time zone database: %w", err)
 		}
 	}
 	return r, nil
@@ -592,11 +605,9 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		"TMPDIR=" + runDir,
 		"GOTRACEBACK=single",
 		// /usr/share/zoneinfo is out of reach: time zones come
-		// from GOROOT's copy.
-		// The installed toolchain's, also for a snippet built by
-		// another release (whose GOROOT, in the module cache, the run's
-		// user may not reach).
-		"ZONEINFO=" + filepath.Join(r.tc.installed.root, "lib", "time", "zoneinfo.zip"),
+		// from the runner's copy of the installed toolchain's, also
+		// for a snippet built by another release (see Runner.zoneinfo).
+		"ZONEINFO=" + r.zoneinfo,
 	}
 	godebug := ""
 	if harness {
@@ -607,8 +618,8 @@ func (r *Runner) execute(ctx context.Context, st *stopper, runDir string, args [
 		Path: bin, Args: args, Dir: runDir,
 		Env:          env,
 		Landlock:     true,
-		ReadOnly:     []string{r.tc.installed.root},
-		NoExec:       []string{r.tc.installed.root},
+		ReadOnly:     []string{r.tc.installed.root, r.zoneinfo},
+		NoExec:       []string{r.tc.installed.root, r.zoneinfo},
 		ReadWrite:    []string{runDir, "/dev/null"},
 		AddressSpace: addressSpace,
 		Procs:        uint64(r.opt.MaxProcs),
