@@ -122,7 +122,18 @@ type Options struct {
 }
 
 // CheckWith is Check with options.
+//
+// Before its first verdict with a toolchain, it checks a probe package of
+// allocating functions with that toolchain, and returns an error instead
+// of a Report if the checker finds any of them clean (see probe.go): a Go
+// release that allocates through a runtime function the checker does not
+// know would otherwise pass allocating code as proven.
 func CheckWith(ctx context.Context, dir string, patterns []string, opts Options) (*Report, error) {
+	return check(ctx, dir, patterns, opts, true)
+}
+
+// check is CheckWith; probe says whether to probe the toolchain first.
+func check(ctx context.Context, dir string, patterns []string, opts Options, probe bool) (*Report, error) {
 	start := time.Now()
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
@@ -130,6 +141,11 @@ func CheckWith(ctx context.Context, dir string, patterns []string, opts Options)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
+	}
+	if probe {
+		if err := probeToolchain(ctx, abs); err != nil {
+			return nil, err
+		}
 	}
 	c := &checker{
 		ctx:      ctx,

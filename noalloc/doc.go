@@ -14,6 +14,14 @@
 // A //zerogc:allow <reason> comment at the end of a line, or alone on the
 // line above it, exempts that line: its allocations and the calls it makes.
 //
+// Before its first verdict with a toolchain, Check checks a probe package
+// whose every function allocates (new(T), &T{...}, a variable moved to the
+// heap, make, append, a boxed value, a closure) with that toolchain, and
+// returns an error rather than a Report if it finds any of them clean: a
+// Go release that allocates through a runtime function the checker does
+// not know then stops the check instead of passing allocating code as
+// proven.
+//
 // The command "zerogc check" prints a Report; tools (such as tune) call
 // Check and read the Report themselves.
 package noalloc

@@ -1,0 +1,48 @@
+package noalloc
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestProbeRefusesAToolchainWhoseAllocatorsItDoesNotKnow: with the
+// allocators the compiler uses for new(T) taken out of the checker's list
+// (as runtime.mallocgcTinySC2 was missing from it when go1.27 came), Check
+// must fail with an error that names the probe functions it found clean,
+// not report allocating code as proven.
+func TestProbeRefusesAToolchainWhoseAllocatorsItDoesNotKnow(t *testing.T) {
+	saved, savedPrefixes := allocators["runtime.newobject"], allocatorPrefixes["runtime.mallocgc"]
+	delete(allocators, "runtime.newobject")
+	delete(allocatorPrefixes, "runtime.mallocgc")
+	probes = sync.Map{}
+	defer func() {
+		allocators["runtime.newobject"] = saved
+		allocatorPrefixes["runtime.mallocgc"] = savedPrefixes
+		probes = sync.Map{}
+	}()
+	_, err := Check(context.Background(), "testdata/chain", nil)
+	if err == nil {
+		t.Fatal("Check passed with the new-object allocators unknown to it")
+	}
+	for _, want := range []string{"cannot prove anything", "probe.NewInt", "probe.NewStruct", "probe.MovedToHeap"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "probe.MakeSlice") {
+		t.Errorf("the error names a probe function the checker still sees allocate: %v", err)
+	}
+	t.Log(err)
+}
+
+// TestProbePassesTheToolchainInUse: with the checker's list as it is, the
+// probe finds every allocation, on the toolchain the tests run with (CI
+// runs this package on go1.26 and go1.27).
+func TestProbePassesTheToolchainInUse(t *testing.T) {
+	probes = sync.Map{}
+	if err := probeToolchain(context.Background(), "testdata/chain"); err != nil {
+		t.Fatal(err)
+	}
+}
