@@ -88,9 +88,12 @@ type probeResult struct {
 // go command cannot name as a go.mod version (a development build) is not
 // probed.
 func probeToolchain(ctx context.Context, dir string) error {
-	out, stderr, err := goCmd(ctx, dir, "env", "GOVERSION")
+	out, _, err := goCmd(ctx, dir, "env", "GOVERSION")
 	if err != nil {
-		return fmt.Errorf("go env GOVERSION: %v\n%s", err, stderr)
+		// The check's own go commands fail too, with the error about
+		// dir (a directory that is not there, a broken go.mod) that
+		// the user needs.
+		return nil
 	}
 	version := strings.TrimSpace(string(out))
 	if !strings.HasPrefix(version, "go1.") || strings.ContainsAny(version, " -+") {

@@ -77,6 +77,9 @@ Flags:
 			return fmt.Errorf("%w: unknown flag %q (see --help)", errUsage, p)
 		}
 	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%w: -C %s: not a directory (give the module's directory, or leave -C out for the current one)", errUsage, dir)
+	}
 	rep, err := noalloc.Check(ctx, dir, patterns)
 	if err != nil {
 		return err

@@ -46,6 +46,7 @@ func TestCheckBadInput(t *testing.T) {
 		{[]string{"--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"./...", "--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"-C", t.TempDir(), "./..."}, 1, "does not contain main module"},
+		{[]string{"-C", "/nonexistent-zerogc-dir"}, 2, "-C /nonexistent-zerogc-dir: not a directory"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(append([]string{"check"}, tc.args...), &out, &errb)
