@@ -2,6 +2,7 @@ package noalloc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,14 +74,16 @@ func Closure() {
 }
 `
 
-// probes holds the outcome of the probe per toolchain (its GOVERSION), so
-// that a process checks each toolchain once.
-var probes sync.Map // string -> *probeResult
+// probes holds, per toolchain (its GOVERSION), the verdict of the probe:
+// nil when it passed, the refusal when it did not. A probe that could not
+// run (a canceled context, a go command that failed) leaves no verdict, so
+// the next check tries again.
+var probes sync.Map // string -> error (nil for a pass, stored as probePass)
 
-type probeResult struct {
-	once sync.Once
-	err  error
-}
+// probePass is the stored verdict of a probe that passed.
+var probePass = errors.New("passed")
+
+var probeMu sync.Mutex
 
 // probeToolchain returns nil if the checker sees every allocation of the
 // probe package when it is built by the toolchain that builds dir, and an
@@ -99,16 +102,32 @@ func probeToolchain(ctx context.Context, dir string) error {
 	if !strings.HasPrefix(version, "go1.") || strings.ContainsAny(version, " -+") {
 		return nil
 	}
-	v, _ := probes.LoadOrStore(version, new(probeResult))
-	res := v.(*probeResult)
-	res.once.Do(func() { res.err = runProbe(ctx, version) })
-	return res.err
+	// One probe at a time in a process: they share its directory.
+	probeMu.Lock()
+	defer probeMu.Unlock()
+	if v, ok := probes.Load(version); ok {
+		if v == probePass {
+			return nil
+		}
+		return v.(error)
+	}
+	verdict, err := runProbe(ctx, version)
+	if err != nil {
+		return err
+	}
+	if verdict == nil {
+		probes.Store(version, probePass)
+		return nil
+	}
+	probes.Store(version, verdict)
+	return verdict
 }
 
 // runProbe checks the probe package with toolchain version (go1.x.y),
 // which its go.mod requires, so that the go command switches to it as it
-// does for dir's module.
-func runProbe(ctx context.Context, version string) error {
+// does for dir's module. It returns the verdict (nil: every allocation
+// found), or an error if the probe could not be checked.
+func runProbe(ctx context.Context, version string) (verdict, err error) {
 	// A stable directory per toolchain: a second process finds the
 	// probe's compiler output in the build cache.
 	base, err := os.UserCacheDir()
@@ -118,14 +137,14 @@ func runProbe(ctx context.Context, version string) error {
 	dir := filepath.Join(base, "zerogc-check-probe", version)
 	gomod := "module zerogcprobe\n\ngo " + strings.TrimPrefix(version, "go") + "\n"
 	if err := writeIfChanged(filepath.Join(dir, "go.mod"), gomod); err != nil {
-		return fmt.Errorf("writing the allocation probe: %w", err)
+		return nil, fmt.Errorf("writing the allocation probe: %w", err)
 	}
 	if err := writeIfChanged(filepath.Join(dir, "probe.go"), probeSource); err != nil {
-		return fmt.Errorf("writing the allocation probe: %w", err)
+		return nil, fmt.Errorf("writing the allocation probe: %w", err)
 	}
 	rep, err := check(ctx, dir, []string{"."}, Options{}, false)
 	if err != nil {
-		return fmt.Errorf("checking the allocation probe with %s: %w", version, err)
+		return nil, fmt.Errorf("checking the allocation probe with %s: %w", version, err)
 	}
 	// Each probe function must come out with an allocation found, not
 	// merely unverified.
@@ -143,13 +162,15 @@ func runProbe(ctx context.Context, version string) error {
 			"which allocate, so this Go release allocates through a runtime function the checker "+
 			"does not know (the list is in noalloc/runtime.go); run the noalloc corpus test "+
 			"(GOTOOLCHAIN=%s go test ./noalloc) to see which, and report it",
-			version, strings.Join(missed, ", "), version)
+			version, strings.Join(missed, ", "), version), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // writeIfChanged writes content to path, creating its directory, unless
-// the file already holds exactly that.
+// the file already holds exactly that. It writes a temporary file and
+// renames it, so that another process probing at the same time reads the
+// old file or the new one, never a part.
 func writeIfChanged(path, content string) error {
 	if b, err := os.ReadFile(path); err == nil && string(b) == content {
 		return nil
@@ -157,5 +178,22 @@ func writeIfChanged(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(content), 0o644)
+	f, err := os.CreateTemp(filepath.Dir(path), ".probe-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(content)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(f.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+	}
+	return werr
 }

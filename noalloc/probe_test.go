@@ -46,3 +46,31 @@ func TestProbePassesTheToolchainInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProbeKeepsNoVerdictOfAProbeThatCouldNotRun: a probe that could not
+// be checked (here its context was canceled) is an error, not a verdict, so
+// nothing is kept for the toolchain and the next check probes again.
+func TestProbeKeepsNoVerdictOfAProbeThatCouldNotRun(t *testing.T) {
+	probes = sync.Map{}
+	defer func() { probes = sync.Map{} }()
+	out, _, err := goCmd(context.Background(), "testdata/chain", "env", "GOVERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(out))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	verdict, err := runProbe(ctx, version)
+	if err == nil || verdict != nil {
+		t.Fatalf("a probe with a canceled context: verdict %v, error %v; want no verdict and an error", verdict, err)
+	}
+	if _, ok := probes.Load(version); ok {
+		t.Fatal("a verdict was kept for a probe that could not run")
+	}
+	if err := probeToolchain(context.Background(), "testdata/chain"); err != nil {
+		t.Fatalf("the next probe: %v", err)
+	}
+	if v, ok := probes.Load(version); !ok || v != probePass {
+		t.Fatalf("after a passing probe the kept verdict is %v, %v", v, ok)
+	}
+}
