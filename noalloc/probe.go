@@ -129,17 +129,26 @@ func probeToolchain(ctx context.Context, dir string) error {
 // found), or an error if the probe could not be checked.
 func runProbe(ctx context.Context, version string) (verdict, err error) {
 	// A stable directory per toolchain: a second process finds the
-	// probe's compiler output in the build cache.
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "zerogc-check-probe", version)
+	// probe's compiler output in the build cache. The user cache
+	// directory first, the temporary one where that is not writable.
 	gomod := "module zerogcprobe\n\ngo " + strings.TrimPrefix(version, "go") + "\n"
-	if err := writeIfChanged(filepath.Join(dir, "go.mod"), gomod); err != nil {
-		return nil, fmt.Errorf("writing the allocation probe: %w", err)
+	var bases []string
+	if base, err := os.UserCacheDir(); err == nil {
+		bases = append(bases, base)
 	}
-	if err := writeIfChanged(filepath.Join(dir, "probe.go"), probeSource); err != nil {
+	bases = append(bases, os.TempDir())
+	var dir string
+	for _, base := range bases {
+		d := filepath.Join(base, "zerogc-check-probe", version)
+		if err = writeIfChanged(filepath.Join(d, "go.mod"), gomod); err == nil {
+			err = writeIfChanged(filepath.Join(d, "probe.go"), probeSource)
+		}
+		if err == nil {
+			dir = d
+			break
+		}
+	}
+	if dir == "" {
 		return nil, fmt.Errorf("writing the allocation probe: %w", err)
 	}
 	rep, err := check(ctx, dir, []string{"."}, Options{}, false)
