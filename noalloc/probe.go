@@ -78,10 +78,10 @@ func Closure() {
 // nil when it passed, the refusal when it did not. A probe that could not
 // run (a canceled context, a go command that failed) leaves no verdict, so
 // the next check tries again.
-var probes sync.Map // string -> error (nil for a pass, stored as probePass)
+var probes sync.Map // string -> error (nil for a pass, stored as errProbePassed)
 
-// probePass is the stored verdict of a probe that passed.
-var probePass = errors.New("passed")
+// errProbePassed is the stored verdict of a probe that passed.
+var errProbePassed = errors.New("passed")
 
 var probeMu sync.Mutex
 
@@ -106,7 +106,7 @@ func probeToolchain(ctx context.Context, dir string) error {
 	probeMu.Lock()
 	defer probeMu.Unlock()
 	if v, ok := probes.Load(version); ok {
-		if v == probePass {
+		if v == errProbePassed {
 			return nil
 		}
 		return v.(error)
@@ -116,7 +116,7 @@ func probeToolchain(ctx context.Context, dir string) error {
 		return err
 	}
 	if verdict == nil {
-		probes.Store(version, probePass)
+		probes.Store(version, errProbePassed)
 		return nil
 	}
 	probes.Store(version, verdict)

@@ -70,7 +70,7 @@ func TestProbeKeepsNoVerdictOfAProbeThatCouldNotRun(t *testing.T) {
 	if err := probeToolchain(context.Background(), "testdata/chain"); err != nil {
 		t.Fatalf("the next probe: %v", err)
 	}
-	if v, ok := probes.Load(version); !ok || v != probePass {
+	if v, ok := probes.Load(version); !ok || v != errProbePassed {
 		t.Fatalf("after a passing probe the kept verdict is %v, %v", v, ok)
 	}
 }
