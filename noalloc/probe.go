@@ -2,7 +2,6 @@ package noalloc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,13 +76,12 @@ func Closure() {
 // probes holds, per toolchain (its GOVERSION), the verdict of the probe:
 // nil when it passed, the refusal when it did not. A probe that could not
 // run (a canceled context, a go command that failed) leaves no verdict, so
-// the next check tries again.
-var probes sync.Map // string -> error (nil for a pass, stored as errProbePassed)
-
-// errProbePassed is the stored verdict of a probe that passed.
-var errProbePassed = errors.New("passed")
-
-var probeMu sync.Mutex
+// the next check tries again. probeMu guards it and runs one probe at a
+// time in a process (they share its directory).
+var (
+	probeMu sync.Mutex
+	probes  = map[string]error{}
+)
 
 // probeToolchain returns nil if the checker sees every allocation of the
 // probe package when it is built by the toolchain that builds dir, and an
@@ -102,24 +100,16 @@ func probeToolchain(ctx context.Context, dir string) error {
 	if !strings.HasPrefix(version, "go1.") || strings.ContainsAny(version, " -+") {
 		return nil
 	}
-	// One probe at a time in a process: they share its directory.
 	probeMu.Lock()
 	defer probeMu.Unlock()
-	if v, ok := probes.Load(version); ok {
-		if v == errProbePassed {
-			return nil
-		}
-		return v.(error)
+	if verdict, ok := probes[version]; ok {
+		return verdict
 	}
 	verdict, err := runProbe(ctx, version)
 	if err != nil {
 		return err
 	}
-	if verdict == nil {
-		probes.Store(version, errProbePassed)
-		return nil
-	}
-	probes.Store(version, verdict)
+	probes[version] = verdict
 	return verdict
 }
 

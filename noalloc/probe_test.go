@@ -3,7 +3,6 @@ package noalloc
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -16,11 +15,11 @@ func TestProbeRefusesAToolchainWhoseAllocatorsItDoesNotKnow(t *testing.T) {
 	saved, savedPrefixes := allocators["runtime.newobject"], allocatorPrefixes["runtime.mallocgc"]
 	delete(allocators, "runtime.newobject")
 	delete(allocatorPrefixes, "runtime.mallocgc")
-	probes = sync.Map{}
+	probes = map[string]error{}
 	defer func() {
 		allocators["runtime.newobject"] = saved
 		allocatorPrefixes["runtime.mallocgc"] = savedPrefixes
-		probes = sync.Map{}
+		probes = map[string]error{}
 	}()
 	_, err := Check(context.Background(), "testdata/chain", nil)
 	if err == nil {
@@ -41,7 +40,7 @@ func TestProbeRefusesAToolchainWhoseAllocatorsItDoesNotKnow(t *testing.T) {
 // probe finds every allocation, on the toolchain the tests run with (CI
 // runs this package on go1.26 and go1.27).
 func TestProbePassesTheToolchainInUse(t *testing.T) {
-	probes = sync.Map{}
+	probes = map[string]error{}
 	if err := probeToolchain(context.Background(), "testdata/chain"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +50,8 @@ func TestProbePassesTheToolchainInUse(t *testing.T) {
 // be checked (here its context was canceled) is an error, not a verdict, so
 // nothing is kept for the toolchain and the next check probes again.
 func TestProbeKeepsNoVerdictOfAProbeThatCouldNotRun(t *testing.T) {
-	probes = sync.Map{}
-	defer func() { probes = sync.Map{} }()
+	probes = map[string]error{}
+	defer func() { probes = map[string]error{} }()
 	out, _, err := goCmd(context.Background(), "testdata/chain", "env", "GOVERSION")
 	if err != nil {
 		t.Fatal(err)
@@ -64,13 +63,13 @@ func TestProbeKeepsNoVerdictOfAProbeThatCouldNotRun(t *testing.T) {
 	if err == nil || verdict != nil {
 		t.Fatalf("a probe with a canceled context: verdict %v, error %v; want no verdict and an error", verdict, err)
 	}
-	if _, ok := probes.Load(version); ok {
+	if _, ok := probes[version]; ok {
 		t.Fatal("a verdict was kept for a probe that could not run")
 	}
 	if err := probeToolchain(context.Background(), "testdata/chain"); err != nil {
 		t.Fatalf("the next probe: %v", err)
 	}
-	if v, ok := probes.Load(version); !ok || v != errProbePassed {
+	if v, ok := probes[version]; !ok || v != nil {
 		t.Fatalf("after a passing probe the kept verdict is %v, %v", v, ok)
 	}
 }
