@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,11 +39,12 @@ import (
 // posix_fadvise(POSIX_FADV_DONTNEED) (the files were fsynced, so the pages
 // are clean and the drop is honoured; ext4 here), so every read waits for
 // the device. They rotate over min(inflight, 64) files, so a read rarely
-// finds pages another read in flight brought in. busy-threads is the peak,
-// sampled every 2 ms during the row, of the process's threads running or
-// blocked in the kernel (/proc/self/task/*/stat state R or D, io-wq
-// workers included): the OS threads the reads actually occupy, unlike
-// threads, which never shrinks.
+// finds pages another read in flight brought in. busy-threads is the peak
+// (busy-threads-mean the mean), sampled every 2 ms during the row, of the
+// process's threads running or blocked in the kernel
+// (/proc/self/task/*/stat state R or D, io-wq workers included; the
+// sampler's own thread left out): the OS threads the reads and their
+// caller actually occupy, unlike threads, which never shrinks.
 //
 // To keep the 1 MiB × 1024 case memory-sane the Reader rows share 64
 // destination buffers among the reads in flight (the bytes are identical,
@@ -168,7 +170,9 @@ func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight 
 		wait(tasks[i%inflight])
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(busy.stop()), "busy-threads")
+	peak, mean := busy.stop()
+	b.ReportMetric(float64(peak), "busy-threads")
+	b.ReportMetric(mean, "busy-threads-mean")
 	reportThreads(b)
 }
 
@@ -196,8 +200,11 @@ func writeSynced(p string, data []byte) error {
 // while sampling (the rows report allocations per read).
 type busySampler struct {
 	peak atomic.Int32
-	quit chan struct{}
-	done chan struct{}
+	// sum and samples are written by the sampler only; stop reads them
+	// after done is closed.
+	sum, samples int
+	quit         chan struct{}
+	done         chan struct{}
 }
 
 func startBusySampler() *busySampler {
@@ -211,10 +218,19 @@ func startBusySampler() *busySampler {
 	go func() {
 		defer close(s.done)
 		defer t.Stop()
+		// The sampler's own thread is running whenever it samples: lock
+		// the goroutine to it and leave it out, so that busy counts the
+		// threads of the reads and of their caller only.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		self := unix.Gettid()
 		for {
-			if n := countBusy(dirBuf, statBuf, path); int32(n) > s.peak.Load() {
+			n := countBusy(dirBuf, statBuf, path, self)
+			if int32(n) > s.peak.Load() {
 				s.peak.Store(int32(n))
 			}
+			s.sum += n
+			s.samples++
 			select {
 			case <-s.quit:
 				return
@@ -225,15 +241,20 @@ func startBusySampler() *busySampler {
 	return s
 }
 
-func (s *busySampler) stop() int {
+// stop ends the sampling and returns the peak and the mean of the
+// samples.
+func (s *busySampler) stop() (peak int, mean float64) {
 	close(s.quit)
 	<-s.done
-	return int(s.peak.Load())
+	if s.samples > 0 {
+		mean = float64(s.sum) / float64(s.samples)
+	}
+	return int(s.peak.Load()), mean
 }
 
 // countBusy counts the entries of /proc/self/task whose stat shows state R
-// or D.
-func countBusy(dirBuf, statBuf, path []byte) int {
+// or D, except thread self.
+func countBusy(dirBuf, statBuf, path []byte, self int) int {
 	dfd, err := openat(unix.AT_FDCWD, taskDir, unix.O_DIRECTORY)
 	if err != nil {
 		return 0
@@ -249,7 +270,7 @@ func countBusy(dirBuf, statBuf, path []byte) int {
 			reclen := int(dirBuf[off+16]) | int(dirBuf[off+17])<<8
 			name := dirBuf[off+19 : off+reclen]
 			off += reclen
-			if name[0] < '0' || name[0] > '9' {
+			if name[0] < '0' || name[0] > '9' || atoiZ(name) == self {
 				continue
 			}
 			path = append(path[:0], name[:bytesIndexZero(name)]...)
@@ -271,6 +292,18 @@ func countBusy(dirBuf, statBuf, path []byte) int {
 			}
 		}
 	}
+}
+
+// atoiZ parses the NUL-terminated decimal number at the start of b.
+func atoiZ(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func bytesIndexZero(b []byte) int {
