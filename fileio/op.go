@@ -67,10 +67,18 @@ type op struct {
 	cacheGen uint64
 
 	// pin holds, for one round, every Go object whose address the kernel
-	// has (the name, the destination, the statx buffer); finish unpins.
-	// Nothing stays pinned between rounds, so an op that becomes garbage
-	// never carries a pinned object (the runtime panics on that).
+	// has and that the op does not own (the destination; on the workers
+	// backend the name too); finish unpins.
 	pin runtime.Pinner
+	// keep pins, on the io_uring backend, the op's own memory the kernel
+	// reads or writes: the op itself (its probe byte and statx buffer)
+	// and the path buffer kept points to. Only the op's ring loop touches
+	// keep and kept: it pins at a read's start when the path buffer is
+	// new (it grows rarely), and unpins every op it served when it stops,
+	// so no pin outlives the Reader; between those, an op is never
+	// garbage (the table holds it). Three pins per read became one.
+	keep runtime.Pinner
+	kept *byte
 
 	sys sysState // backend scratch (statx buffer, poll fds)
 
@@ -128,8 +136,12 @@ func (o *op) prepare(kind opKind, ctx context.Context, path string, buf []byte) 
 	o.cpath = o.cpath[:len(path)+1]
 	copy(o.cpath, path)
 	o.cpath[len(path)] = 0
-	//zerogc:allow the op's Pinner is reused: two pins per round fit its inline slots
-	o.pin.Pin(&o.cpath[0])
+	if o.r.kind != Uring {
+		// A worker's openat may outlive the round (an open abandoned in
+		// the kernel); the io_uring loop keeps the name pinned instead.
+		//zerogc:allow the op's Pinner is reused: two pins per round fit its inline slots
+		o.pin.Pin(&o.cpath[0])
+	}
 	if len(buf) > 0 {
 		//zerogc:allow the op's Pinner is reused: two pins per round fit its inline slots
 		o.pin.Pin(&buf[0])
@@ -261,9 +273,8 @@ func (o *op) chunk(pin bool) []byte {
 			return nil
 		case o.kind == kindInto:
 			o.probing = true
-			if pin {
-				o.pin.Pin(&o.probe[0])
-			}
+			// The probe byte is part of the op, which the io_uring loop
+			// keeps pinned (keep).
 			return o.probe[:]
 		case o.exact:
 			return nil

@@ -104,3 +104,53 @@ func threads() int {
 	}
 	return 0
 }
+
+// TestUringKeepsOpMemoryPinnedUntilClose: the io_uring loop pins each op
+// and its path buffer once (not per read), pins a path buffer again when
+// a longer path made it grow, and unpins every op before Close returns.
+func TestUringKeepsOpMemoryPinnedUntilClose(t *testing.T) {
+	r, err := New(WithBackend(Uring), WithInlineReads(false), WithRings(2))
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	short := filepath.Join(dir, "f")
+	long := filepath.Join(dir, strings.Repeat("d", 100), "f")
+	for _, p := range []string{short, long} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("data"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 16)
+	ctx := context.Background()
+	for _, p := range []string{short, short, long, long, short} {
+		// Four reads held at once, so that ops of both rings serve them.
+		var tasks [4]vtask.Task[int]
+		for i := range tasks {
+			tasks[i] = r.ReadInto(ctx, p, buf[4*i:4*i+4])
+		}
+		for i, task := range tasks {
+			if n, err := task.Await(); n != 4 || err != nil {
+				t.Fatalf("read %d of %s: %d bytes, %v", i, p, n, err)
+			}
+		}
+		// Await orders the loop's writes before these reads.
+		for i := range uint32(r.created.Load()) {
+			o := r.ops.get(i)
+			if o.kept == nil || o.kept != &o.cpath[0] {
+				t.Fatalf("after reading %s: op %d keeps %p pinned, its path buffer is %p", p, i, o.kept, &o.cpath[0])
+			}
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint32(r.created.Load()) {
+		if o := r.ops.get(i); o.kept != nil {
+			t.Fatalf("op %d still keeps its memory pinned after Close", i)
+		}
+	}
+}

@@ -212,9 +212,10 @@ type uringBackend struct {
 	// direct: ReadInto opens into slots of a registered file table and
 	// submits openat, read and probe as one linked chain (startChain);
 	// slots holds the free slots.
-	direct bool
-	slots  []uint32
-	chains int // chains in flight
+	direct   bool
+	slots    []uint32
+	chains   int // chains in flight
+	chainMax int // uringChainMax when the backend was made
 	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
 	asyncMin   int
 	asyncReads int
@@ -342,6 +343,7 @@ func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBack
 		asyncMin:   uringAsyncMin,
 		lockThread: uringLockThread,
 		spin:       uringSpin,
+		chainMax:   uringChainMax,
 		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
 	}
@@ -385,7 +387,7 @@ func (b *uringBackend) setupRing(inFlight int, flags uint32) error {
 	_ = ring.SetMaxWorkers(uint32(2*runtime.GOMAXPROCS(0)), 0)
 	b.ring = ring
 	if !uringNoDirect {
-		b.direct, b.slots = setupDirect(ring, inFlight)
+		b.direct, b.slots = setupDirect(ring, min(inFlight, b.chainMax))
 	}
 	return nil
 }
@@ -394,14 +396,14 @@ func (b *uringBackend) setupRing(inFlight int, flags uint32) error {
 // kernel has everything the chain needs: the opcodes (IORING_REGISTER_PROBE
 // says), openat and close on slots (Linux 5.15; tried once with "/"), and
 // IORING_OP_FIXED_FD_INSTALL (6.8) for the rare reads that must fstat.
-// The table has 2 slots per in-flight read (a slot is free again only when
+// The table has 2 slots per chain in flight (a slot is free again only when
 // its close completes), at most RLIMIT_NOFILE (the kernel's bound on the
 // table); a read that finds no free slot takes the plain path.
-func setupDirect(ring *uring.Ring, inFlight int) (bool, []uint32) {
+func setupDirect(ring *uring.Ring, chains int) (bool, []uint32) {
 	if !ring.Supports(uring.OpOpenat, uring.OpRead, uring.OpClose, uring.OpAsyncCancel, uring.OpFixedFdInstall) {
 		return false, nil
 	}
-	n := uint64(2*min(inFlight, uringChainMax) + 4)
+	n := uint64(2*chains + 4)
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < n {
 		n = lim.Cur
@@ -470,6 +472,8 @@ func (b *uringBackend) loop(setup func() error, ready chan<- error) {
 	if err != nil {
 		return
 	}
+	// Before done closes: Close returns only once no op is pinned.
+	defer b.releaseKept()
 	b.armWake()
 	for {
 		b.drain()
@@ -515,6 +519,32 @@ func (b *uringBackend) loop(setup func() error, ready chan<- error) {
 			panic(fmt.Sprintf("fileio: io_uring loop cannot continue: %v", err))
 		}
 		b.reap()
+	}
+}
+
+// keepPinned pins o itself and its path buffer for as long as this loop
+// serves it (see op.keep), unless they already are: the buffer is new
+// only when a longer path than any before made it grow.
+func (b *uringBackend) keepPinned(o *op) {
+	if o.kept == &o.cpath[0] {
+		return
+	}
+	o.keep.Unpin() // the previous, smaller path buffer, if any
+	//zerogc:allow once per op and path-buffer size: its Pinner is reused, and two pins fit its inline slots
+	o.keep.Pin(o)
+	//zerogc:allow once per op and path-buffer size: its Pinner is reused, and two pins fit its inline slots
+	o.keep.Pin(&o.cpath[0])
+	o.kept = &o.cpath[0]
+}
+
+// releaseKept unpins what keepPinned pinned, for every op of this ring,
+// when the loop stops: the kernel holds none of their memory by then.
+func (b *uringBackend) releaseKept() {
+	for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
+		if o := b.r.ops.get(i); o != nil {
+			o.keep.Unpin()
+			o.kept = nil
+		}
 	}
 }
 
@@ -579,6 +609,7 @@ func (b *uringBackend) handle(req uint64) {
 	switch kind {
 	case reqStart:
 		b.starts++
+		b.keepPinned(o)
 		o.sys.active = true
 		b.active++
 		if o.fd >= 0 {
@@ -722,7 +753,7 @@ func (b *uringBackend) begin(o *op) {
 	// read on a slot its openat has not filled yet is not; as unbounded
 	// work, cold 1 MiB reads grew the process to 166 threads.
 	large := len(o.buf) >= b.asyncMin && b.inKernel > 0
-	if b.direct && o.kind == kindInto && len(o.buf) > 0 && len(b.slots) > 0 && b.chains < uringChainMax && !large {
+	if b.direct && o.kind == kindInto && len(o.buf) > 0 && len(b.slots) > 0 && b.chains < b.chainMax && !large {
 		b.startChain(o)
 		return
 	}
@@ -769,7 +800,6 @@ func (b *uringBackend) startChain(o *op) {
 	o.sys.chain, o.sys.got = 2, 1<<tagProbe
 	if probe {
 		e.Flags |= uring.FlagLink
-		o.pin.Pin(&o.probe[0])
 		e = b.sqe()
 		uring.PrepRead(e, int32(slot), &o.probe[0], 1, uint64(l), ud|tagProbe<<tagShift)
 		e.Flags |= uring.FlagFixedFile
@@ -875,7 +905,6 @@ func (b *uringBackend) submit(o *op, st stage, chunk []byte) {
 		uring.PrepOpenat(e, unix.AT_FDCWD, &o.cpath[0], unix.O_RDONLY|unix.O_CLOEXEC, 0, ud)
 		b.share.held.Add(1)
 	case stStatx:
-		o.pin.Pin(&o.sys.stx)
 		uring.PrepStatx(e, o.fd, &b.mem.empty[0], unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_SIZE, &o.sys.stx, ud)
 	case stRead:
 		if o.sys.fixed {
