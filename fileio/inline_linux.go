@@ -123,6 +123,7 @@ func readInline(path string, buf []byte, onlyCached bool) (n int, fd int, st inl
 	}
 	end := int(min(s.Size, int64(len(buf))))
 	if end > maxChunk || onlyCached && !allCached(fd, end) {
+		prefaultLarge(buf[:end])
 		return 0, handOver(fd), inlineOpened
 	}
 	for n < end {
@@ -142,6 +143,7 @@ func readInline(path string, buf []byte, onlyCached bool) (n int, fd int, st inl
 					n = 0 // the ring reads it all again
 				}
 			}
+			prefaultLarge(buf[n:end])
 			return n, handOver(fd), inlineOpened
 		}
 		if m == 0 {
@@ -164,8 +166,10 @@ func readInline(path string, buf []byte, onlyCached bool) (n int, fd int, st inl
 // loop, while a read that needs the disk stays an asynchronous buffered
 // read, which holds no thread while it waits (io-wq threads blocked in
 // disk reads grew the process to 137-186 threads in BenchmarkUringAsyncAB).
-// fd is -1 when nothing was opened.
-func openInline(path string, buf []byte) (fd int, cached bool) {
+// fd is -1 when nothing was opened. Without wantCached, cachestat is not
+// asked (cached is false). Either way, the pages of buf the file will fill
+// are faulted in here (prefaultLarge), not on the loop.
+func openInline(path string, buf []byte, wantCached bool) (fd int, cached bool) {
 	if len(path) >= inlineMaxPath || inlineUnavailable.Load() {
 		return -1, false
 	}
@@ -182,7 +186,24 @@ func openInline(path string, buf []byte) (fd int, cached bool) {
 	if fstatRaw(fd, &s) != 0 || s.Mode&unix.S_IFMT != unix.S_IFREG || s.Size <= 0 {
 		return handOver(fd), false
 	}
-	return handOver(fd), allCached(fd, int(min(s.Size, int64(len(buf)))))
+	end := int(min(s.Size, int64(len(buf))))
+	prefaultLarge(buf[:end])
+	return handOver(fd), wantCached && allCached(fd, end)
+}
+
+// uringPrefault is the default of Reader.prefault: a large ReadInto with
+// other reads held on a Reader with several rings is opened on the caller
+// (openInline), which prefaults its buffer, rather than handed to its ring
+// unopened. BenchmarkUringPrefaultAB turns it off.
+var uringPrefault = true
+
+// prefaultLarge prefaults dst, the part of a ReadInto's buffer that the
+// ring will fill, when it is large enough for the faults to matter: a
+// small read takes a fault or two, which mincore would cost as much as.
+func prefaultLarge(dst []byte) {
+	if len(dst) >= inlineLargeMin {
+		prefault(dst)
+	}
 }
 
 // allCached reports whether cachestat finds the first n bytes of fd in the

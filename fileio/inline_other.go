@@ -28,4 +28,4 @@ func readInline(path string, buf []byte, onlyCached bool) (int, int, inlineState
 
 func closeInlineFd(fd int32) {}
 
-func openInline(path string, buf []byte) (int, bool) { return -1, false }
+func openInline(path string, buf []byte, wantCached bool) (int, bool) { return -1, false }

@@ -241,7 +241,7 @@ func TestInlineLargeBusy(t *testing.T) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if fd, cached := openInline(p, make([]byte, len(want))); fd < 0 {
+	if fd, cached := openInline(p, make([]byte, len(want)), true); fd < 0 {
 		t.Fatal("openInline opened nothing")
 	} else {
 		unix.Close(fd)
@@ -250,7 +250,7 @@ func TestInlineLargeBusy(t *testing.T) {
 		}
 	}
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err == nil {
-		if fd, cached := openInline(p, make([]byte, len(want))); fd >= 0 {
+		if fd, cached := openInline(p, make([]byte, len(want)), true); fd >= 0 {
 			unix.Close(fd)
 			if cached {
 				t.Fatal("a file dropped from the page cache is cached, says openInline")

@@ -250,6 +250,9 @@ type Reader struct {
 	// large ReadInto with other reads held goes to its ring unread
 	// (uringRingsLarge), whose loop copies it.
 	ringsLarge bool
+	// prefault: such a read is opened on the caller first, so that the
+	// pages of its buffer are faulted in there (uringPrefault).
+	prefault bool
 
 	ops     opTable      // op index -> op
 	created atomic.Int32 // ops created so far
@@ -312,7 +315,7 @@ func New(opts ...Option) (*Reader, error) {
 		}
 		r.kind, r.be = Uring, be
 		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
-		r.ringsLarge = multiRing(be)
+		r.ringsLarge, r.prefault = multiRing(be), uringPrefault
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -323,7 +326,7 @@ func New(opts ...Option) (*Reader, error) {
 		} else {
 			r.kind, r.be = Uring, be
 			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
-			r.ringsLarge = multiRing(be)
+			r.ringsLarge, r.prefault = multiRing(be), uringPrefault
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -416,10 +419,16 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 			n, fd, st = readInline(path, buf, false)
 		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
 			// To the ring unread: the rings' loops copy on their cores.
+			// Opened here, so that the pages of buf the file fills are
+			// faulted in on this goroutine, not on a loop.
+			if r.prefault {
+				fd, _ = openInline(path, buf, false)
+			}
+			st = inlineOpened
 		} else if len(buf) >= inlineLargeMin && !r.largeAsync {
 			n, fd, st = readInline(path, buf, true)
 		} else if len(buf) >= inlineLargeMin {
-			fd, cached = openInline(path, buf)
+			fd, cached = openInline(path, buf, true)
 			st = inlineOpened
 		}
 		switch st {

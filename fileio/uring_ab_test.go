@@ -178,6 +178,17 @@ func BenchmarkUringChainMaxAB(b *testing.B) {
 		}})
 }
 
+// BenchmarkUringPrefaultAB: large reads with others held on a Reader with
+// several rings opened on the caller, whose destination pages are faulted
+// in there (mincore, then MADV_POPULATE_WRITE of the pages not resident),
+// against handed to the ring unopened. Its buffers are reused, so this
+// measures what prefault costs where it finds nothing to do.
+func BenchmarkUringPrefaultAB(b *testing.B) {
+	abCompare(b,
+		abVariant{"unopened", func(on bool) { uringPrefault = !on }},
+		abVariant{"prefault", func(bool) {}})
+}
+
 // BenchmarkUringAsyncAB: reads of 256 KiB or more handed to io-wq
 // (IOSQE_ASYNC; at most 2 × GOMAXPROCS bounded workers) against all reads
 // tried inline on the loop thread.

@@ -222,10 +222,13 @@ type uringBackend struct {
 	asyncOut   int // reads on io-wq for openInline, at most asyncCap
 	asyncCap   int
 	lockThread bool // the loop runs on one OS thread
-	spin       int  // uringSpin
-	spinLeft   int  // yields left before the loop sleeps
-	starts     int  // reads started on this ring (tests read it after Close)
-	done       chan struct{}
+	// tid is that thread's id, with lockThread (tests read its page
+	// faults in /proc).
+	tid      atomic.Int32
+	spin     int // uringSpin
+	spinLeft int // yields left before the loop sleeps
+	starts   int // reads started on this ring (tests read it after Close)
+	done     chan struct{}
 }
 
 // loopMem is the loop's memory that the kernel reads or writes.
@@ -466,6 +469,7 @@ func (b *uringBackend) loop(setup func() error, ready chan<- error) {
 		// each of them.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		b.tid.Store(int32(unix.Gettid()))
 	}
 	err := setup()
 	ready <- err
