@@ -36,9 +36,24 @@ var pageSize = os.Getpagesize()
 // error is reported: a range the kernel refuses is left to the read,
 // which meets the same fault.
 func prefault(dst []byte) {
+	populate(dst, true)
+}
+
+// resident reports whether mincore finds every whole page inside dst
+// resident (true also where prefault cannot help: a kernel without
+// MADV_POPULATE_WRITE, a range mincore refuses).
+func resident(dst []byte) bool {
+	return populate(dst, false)
+}
+
+// populate walks the whole pages inside dst with mincore; with write, it
+// populates the span of each step's pages that are not resident, else it
+// stops at the first such page. It reports whether all were resident.
+func populate(dst []byte, write bool) bool {
 	if noPopulate.Load() || len(dst) < 2*pageSize {
-		return
+		return true
 	}
+	all := true
 	off := int(-uintptr(unsafe.Pointer(&dst[0])) & uintptr(pageSize-1))
 	pages := (len(dst) - off) / pageSize
 	var vec [256]byte // residency of up to 1 MiB of 4 KiB pages per call
@@ -49,7 +64,7 @@ func prefault(dst []byte) {
 			if errno == unix.ENOSYS || errno == unix.EPERM {
 				noPopulate.Store(true)
 			}
-			return
+			return true
 		}
 		lo, hi := -1, -1
 		for i, v := range vec[:n] {
@@ -63,10 +78,15 @@ func prefault(dst []byte) {
 		if lo < 0 {
 			continue
 		}
+		all = false
+		if !write {
+			return false
+		}
 		_, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(unsafe.Pointer(&dst[at+lo*pageSize])), uintptr((hi-lo+1)*pageSize), madvPopulateWrite)
 		if errno == unix.EINVAL || errno == unix.ENOSYS || errno == unix.EPERM {
 			noPopulate.Store(true)
-			return
+			return false
 		}
 	}
+	return all
 }

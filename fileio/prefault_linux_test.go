@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/zerogc/zerogc/vtask"
 	"golang.org/x/sys/unix"
@@ -139,4 +140,51 @@ func minorFaults(t *testing.T, tid int) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestResidentAndPrefault: resident tells a fresh mapping from a written
+// one, prefault makes a fresh one resident without changing a byte, and
+// neither touches the pages at the ends that dst shares with other memory.
+func TestResidentAndPrefault(t *testing.T) {
+	const size = 64 << 10
+	m, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	if resident(m) {
+		if noPopulate.Load() {
+			t.Skip("the kernel refuses mincore")
+		}
+		t.Fatal("a fresh mapping reported resident")
+	}
+	// dst starts 100 bytes into the first page and ends 100 bytes into
+	// the last: only the pages between are dst's alone.
+	dst := m[100 : size-4096+100]
+	prefault(dst)
+	if noPopulate.Load() {
+		t.Skip("the kernel refuses MADV_POPULATE_WRITE (Linux 5.14)")
+	}
+	if !resident(dst) {
+		t.Fatal("not resident after prefault")
+	}
+	vec := make([]byte, size/4096)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), size, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal("mincore:", errno)
+	}
+	for i, v := range vec {
+		whole := i >= 1 && i < len(vec)-1
+		if (v&1 == 1) != whole {
+			t.Errorf("page %d: resident %v, want %v", i, v&1 == 1, whole)
+		}
+	}
+	for i, c := range m {
+		if c != 0 {
+			t.Fatalf("byte %d is %d after prefault", i, c)
+		}
+	}
+	m[0], m[size-1] = 1, 1 // the end pages written too
+	if !resident(m) {
+		t.Fatal("a mapping written all over reported not resident")
+	}
 }

@@ -419,9 +419,10 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 			n, fd, st = readInline(path, buf, false)
 		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
 			// To the ring unread: the rings' loops copy on their cores.
-			// Opened here, so that the pages of buf the file fills are
-			// faulted in on this goroutine, not on a loop.
-			if r.prefault {
+			// A buffer with pages not yet resident (fresh) is opened
+			// here first, so that the pages the file fills are faulted
+			// in on this goroutine, not on a loop.
+			if r.prefault && !resident(buf) {
 				fd, _ = openInline(path, buf, false)
 			}
 			st = inlineOpened
