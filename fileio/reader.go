@@ -391,7 +391,11 @@ func (r *Reader) ReadFile(ctx context.Context, path string) vtask.Task[[]byte] {
 //
 // On the io_uring backend a file wholly in the page cache may be read
 // before ReadInto returns, on the calling goroutine, and the task is then
-// already complete (see WithInlineReads).
+// already complete (see WithInlineReads). A read of 256 KiB or more that
+// goes to the ring has the pages of buf that the file will fill and that
+// are not yet in memory (a buffer never written) faulted in first, on the
+// calling goroutine, so that the ring's loop does not take those faults
+// one after another; buf's contents are not changed by it.
 //
 //zerogc:noalloc
 func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Task[int] {

@@ -13,7 +13,7 @@ import (
 
 // sysState is the per-op scratch of the Linux backends.
 type sysState struct {
-	stx      unix.Statx_t // io_uring statx result (pinned for the round)
+	stx      unix.Statx_t // io_uring statx result (pinned with the op, see op.keep)
 	st       unix.Stat_t  // workers fstat result
 	stage    stage        // io_uring: the request in flight
 	active   bool         // io_uring: the loop owns this op
