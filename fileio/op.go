@@ -250,8 +250,8 @@ func (o *op) end(releaseToken bool) {
 // chunk returns the destination of the round's next read request, or nil
 // when the read is complete. A whole-file read of unknown size grows its
 // buffer as append does; a full ReadInto buffer gets the probe byte,
-// unless the file is a stream. With pin, a new buffer or the probe is
-// pinned for the kernel (io_uring).
+// unless the file is a stream. With pin, a new buffer is pinned for the
+// kernel (io_uring; the probe byte is part of the op, pinned by keep).
 func (o *op) chunk(pin bool) []byte {
 	if o.kind == kindInto && o.size >= 0 {
 		end := int(min(o.size, int64(len(o.buf))))
