@@ -22,3 +22,7 @@ func UseUringDeferTaskrun() { uringDeferTaskrun = true }
 // with large reads at depth sent to the rings (uringRings,
 // uringRingsLarge).
 func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }
+
+// UseUringSpin makes io_uring Readers created from now on yield n times
+// when idle before they sleep (uringSpin).
+func UseUringSpin(n int) { uringSpin = n }

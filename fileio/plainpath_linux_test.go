@@ -32,6 +32,10 @@ const envDefer = "FILEIO_TEST_URING_DEFER"
 // default).
 const envRings = "FILEIO_TEST_URING_RINGS"
 
+// envSpin, set to n, makes the io_uring loops of the test binary yield n
+// times when idle before they sleep (default 20), for benchmark runs.
+const envSpin = "FILEIO_TEST_URING_SPIN"
+
 func TestMain(m *testing.M) {
 	if v, ok := os.LookupEnv(envRings); ok {
 		n, err := strconv.Atoi(v)
@@ -52,6 +56,13 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envDefer) == "1" {
 		fileio.UseUringDeferTaskrun()
+	}
+	if v, ok := os.LookupEnv(envSpin); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			panic(envSpin + ": " + err.Error())
+		}
+		fileio.UseUringSpin(n)
 	}
 	os.Exit(m.Run())
 }
