@@ -154,3 +154,46 @@ func TestUringKeepsOpMemoryPinnedUntilClose(t *testing.T) {
 		}
 	}
 }
+
+// TestUringRoundRobin reads through a Reader with two rings whose ops are
+// taken from the rings in turn (uringRoundRobin): every read is right,
+// and both rings serve reads.
+func TestUringRoundRobin(t *testing.T) {
+	uringRoundRobin = true
+	// Without inline reads, so that every read takes a ring.
+	r, err := New(WithBackend(Uring), WithRings(2), WithMaxInFlight(64), WithInlineReads(false))
+	uringRoundRobin = false
+	if err != nil {
+		t.Skip("io_uring unavailable:", err)
+	}
+	if r.stripes != 2 {
+		r.Close()
+		t.Fatalf("stripes = %d with two rings, want 2", r.stripes)
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	data := bytes.Repeat([]byte("roundrobin"), 400)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bufs := make([][]byte, 32)
+	tasks := make([]vtask.Task[int], len(bufs))
+	for round := range 20 {
+		for i := range tasks {
+			bufs[i] = make([]byte, len(data))
+			tasks[i] = r.ReadInto(ctx, p, bufs[i])
+		}
+		for i, tk := range tasks {
+			if n, err := tk.Await(); err != nil || n != len(data) || !bytes.Equal(bufs[i], data) {
+				t.Fatalf("round %d read %d: %d bytes, %v", round, i, n, err)
+			}
+		}
+	}
+	m := r.be.(*uringMulti)
+	r.Close()
+	for i, b := range m.rings {
+		if b.starts == 0 {
+			t.Errorf("ring %d started no read", i)
+		}
+	}
+}
