@@ -26,7 +26,3 @@ func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }
 // UseUringSpin makes io_uring Readers created from now on yield n times
 // when idle before they sleep (uringSpin).
 func UseUringSpin(n int) { uringSpin = n }
-
-// UseUringRingPerRound makes io_uring Readers created from now on with
-// several rings choose each read's ring in turn (uringRingPerRound).
-func UseUringRingPerRound() { uringRingPerRound = true }

@@ -33,12 +33,9 @@ const (
 // worker); after finish the fields are dead until the next acquire. The
 // hand-overs go through channels, which order the accesses.
 type op struct {
-	r   *Reader
-	idx uint32
-	ver atomic.Uint32 // round counter; with idx it forms the io_uring user_data
-	// ring is the io_uring ring of the current round, with several
-	// (uringMulti.assign); written before the round starts.
-	ring  atomic.Uint32
+	r     *Reader
+	idx   uint32
+	ver   atomic.Uint32 // round counter; with idx it forms the io_uring user_data
 	ints  vtask.Core[int]
 	bytes vtask.Core[[]byte]
 

@@ -32,11 +32,6 @@ const envDefer = "FILEIO_TEST_URING_DEFER"
 // default).
 const envRings = "FILEIO_TEST_URING_RINGS"
 
-// envPerRound, set to 1, makes this test binary's io_uring Readers with
-// several rings choose each read's ring in turn (an internal switch, off
-// by default).
-const envPerRound = "FILEIO_TEST_URING_PERROUND"
-
 // envSpin, set to n, makes the io_uring loops of the test binary yield n
 // times when idle before they sleep (default 20), for benchmark runs.
 const envSpin = "FILEIO_TEST_URING_SPIN"
@@ -61,9 +56,6 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envDefer) == "1" {
 		fileio.UseUringDeferTaskrun()
-	}
-	if os.Getenv(envPerRound) == "1" {
-		fileio.UseUringRingPerRound()
 	}
 	if v, ok := os.LookupEnv(envSpin); ok {
 		n, err := strconv.Atoi(v)

@@ -218,10 +218,6 @@ func WithInlineReads(on bool) Option {
 type backend interface {
 	// start hands a prepared op to the engine. Called with r.mu read-locked.
 	start(o *op)
-	// assign picks the part of the engine (with several io_uring rings,
-	// the ring) that runs o's next round. launch calls it before the
-	// round can be started or canceled.
-	assign(o *op)
 	// cancel asks the engine to stop op o if it still runs version ver.
 	cancel(o *op, ver uint32)
 	// shutdown fails the reads in flight with ErrClosed and returns when
@@ -568,8 +564,6 @@ func (r *Reader) launch(o *op, ctx context.Context) {
 		o.finish()
 		return
 	}
-	//zerogc:allow the backend (io_uring or the worker pool) behind its interface; fileio's AllocsPerRun tests measure it
-	r.be.assign(o)
 	//zerogc:allow the caller's context
 	if ctx.Done() != nil {
 		o.watch(ctx)

@@ -328,15 +328,3 @@ func BenchmarkUringRoundRobinAB(b *testing.B) {
 		abVariant{"last", func(bool) {}},
 		abVariant{"roundrobin", func(on bool) { uringRoundRobin = on }})
 }
-
-// BenchmarkUringRingPerRoundAB: on a Reader with several rings, each
-// read's ring chosen in turn when it is launched (uringRingPerRound)
-// against ring op idx % rings for the op's life (the default).
-func BenchmarkUringRingPerRoundAB(b *testing.B) {
-	abCompare(b,
-		abVariant{"perop", func(bool) {}},
-		abVariant{"perround", func(on bool) {
-			uringRingPerRound = on
-			uringRingLeast = on && os.Getenv("FILEIO_AB_LEAST") == "1"
-		}})
-}

@@ -5,7 +5,6 @@ package fileio
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -195,79 +194,6 @@ func TestUringRoundRobin(t *testing.T) {
 	for i, b := range m.rings {
 		if b.starts == 0 {
 			t.Errorf("ring %d started no read", i)
-		}
-	}
-}
-
-// TestUringRingPerRound reads and cancels through a Reader with two rings
-// that choose each read's ring in turn (uringRingPerRound): every read
-// ends right (its bytes, or the cancel's error), an op's rounds run on
-// both rings, and Close leaves nothing pinned or owned.
-func TestUringRingPerRound(t *testing.T) {
-	uringRingPerRound = true
-	r, err := New(WithBackend(Uring), WithRings(2), WithMaxInFlight(64), WithInlineReads(false))
-	uringRingPerRound = false
-	if err != nil {
-		t.Skip("io_uring unavailable:", err)
-	}
-	m := r.be.(*uringMulti)
-	if !m.perRound {
-		r.Close()
-		t.Fatal("perRound off with uringRingPerRound set")
-	}
-	p := filepath.Join(t.TempDir(), "f")
-	data := bytes.Repeat([]byte("perround"), 600)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bufs := make([][]byte, 16)
-	tasks := make([]vtask.Task[int], len(bufs))
-	rings := map[uint32]map[uint32]bool{} // op idx -> rings its rounds ran on
-	for round := range 40 {
-		ctx, cancel := context.WithCancel(context.Background())
-		for i := range tasks {
-			bufs[i] = make([]byte, len(data))
-			tasks[i] = r.ReadInto(ctx, p, bufs[i])
-		}
-		if round%4 == 3 {
-			cancel() // some reads end canceled, some done: both are right
-		}
-		for i, tk := range tasks {
-			n, err := tk.Await()
-			switch {
-			case err == nil && n == len(data) && bytes.Equal(bufs[i], data):
-			case err != nil && errors.Is(err, context.Canceled) && round%4 == 3:
-			default:
-				t.Fatalf("round %d read %d: %d bytes, %v", round, i, n, err)
-			}
-		}
-		cancel()
-		for i := uint32(0); i < uint32(r.created.Load()); i++ {
-			o := r.ops.get(i)
-			if rings[i] == nil {
-				rings[i] = map[uint32]bool{}
-			}
-			rings[i][o.ring.Load()] = true
-		}
-	}
-	r.Close()
-	both := 0
-	for _, rs := range rings {
-		if len(rs) == 2 {
-			both++
-		}
-	}
-	if both == 0 {
-		t.Errorf("no op ran rounds on both rings (%d ops)", len(rings))
-	}
-	for i, b := range m.rings {
-		if b.starts == 0 || len(b.own) != 0 || b.active != 0 {
-			t.Errorf("ring %d: %d starts, %d ops still owned, %d active after Close", i, b.starts, len(b.own), b.active)
-		}
-	}
-	for i := uint32(0); i < uint32(r.created.Load()); i++ {
-		if o := r.ops.get(i); o.kept != nil {
-			t.Errorf("op %d still pinned after Close", i)
 		}
 	}
 }

@@ -33,19 +33,14 @@ type sysState struct {
 	chain, got          uint8
 	openRes, r1, probeR int32
 
-	// own is o's index in its loop's own list while the loop owns it.
-	own int
-
-	// Written by the io_uring loop of the round, and read by it and, for
-	// a late cancel, by the loop of an earlier round (with
-	// uringRingPerRound an op's rounds may run on different rings):
-	// atomics, so that such a read never races with the round's loop.
-	cancelRound atomic.Uint32 // round whose cancel was requested
-	doneRound   atomic.Uint32 // last round finished
+	// Written and read by the io_uring loop only, so that a late cancel
+	// can never touch a round that another goroutine owns.
+	cancelRound uint32 // round whose cancel was requested
+	doneRound   uint32 // last round the loop finished
 }
 
 // canceled reports whether a cancel was requested for o's current round.
-func (s *sysState) canceled(o *op) bool { return s.cancelRound.Load() == o.ver.Load() }
+func (s *sysState) canceled(o *op) bool { return s.cancelRound == o.ver.Load() }
 
 type stage uint8
 
@@ -198,11 +193,7 @@ type uringBackend struct {
 	statx      bool // size whole files with IORING_OP_STATX instead of fstat
 	inKernel   int  // op requests outstanding
 	active     int  // ops owned by the loop
-	// load counts the reads assigned to this ring and not yet ended
-	// (uringMulti.assign adds, end subtracts).
-	load atomic.Int32
-	own  []*op // those ops (o.sys.own is each one's index)
-	fds  int   // descriptors open for ops (closes not yet submitted)
+	fds        int  // descriptors open for ops (closes not yet submitted)
 	// fdWait holds ops whose openat failed with EMFILE or ENFILE while
 	// this Reader held descriptors: each close that completes retries one
 	// (all, once the Reader holds none), so reads wait for a descriptor
@@ -267,7 +258,7 @@ func newUring(r *Reader, inFlight, rings int) (backend, error) {
 		share.rings = []*uringBackend{b}
 		return b, nil
 	}
-	m := &uringMulti{rings: make([]*uringBackend, n), perRound: uringRingPerRound}
+	m := &uringMulti{rings: make([]*uringBackend, n)}
 	share := new(fdShare)
 	for i := range m.rings {
 		b, err := newRing(r, inFlight, uint32(i), uint32(n), share)
@@ -308,34 +299,9 @@ func multiRing(be backend) bool {
 // whole in-flight bound (the reads in flight may all map to one ring).
 type uringMulti struct {
 	rings []*uringBackend
-	// perRound: each round's ring is chosen in turn when it is assigned
-	// (uringRingPerRound), not op idx % rings.
-	perRound bool
-	next     atomic.Uint32
 }
 
-// assign picks the ring of o's next round: the next in turn with
-// perRound, else ring idx % rings. Reader.launch calls it before the
-// round can be started or canceled, so that both go to the same ring.
-func (m *uringMulti) assign(o *op) {
-	n := uint32(len(m.rings))
-	i := o.idx % n
-	if m.perRound {
-		i = m.next.Add(1) % n
-		if uringRingLeast {
-			// The ring with the fewest reads assigned and not yet ended.
-			for j := range n {
-				if m.rings[j].load.Load() < m.rings[i].load.Load() {
-					i = j
-				}
-			}
-		}
-	}
-	m.rings[i].load.Add(1)
-	o.ring.Store(i)
-}
-
-func (m *uringMulti) ring(o *op) *uringBackend { return m.rings[o.ring.Load()] }
+func (m *uringMulti) ring(o *op) *uringBackend { return m.rings[o.idx%uint32(len(m.rings))] }
 
 func (m *uringMulti) start(o *op) { m.ring(o).start(o) }
 
@@ -350,10 +316,6 @@ func (m *uringMulti) shutdown() {
 	for _, b := range m.rings {
 		b.shutdownWait()
 	}
-	// Only now that no loop runs: an op's memory may have been pinned by
-	// any ring's loop, and be in use by another ring's kernel requests
-	// until that ring stops.
-	m.rings[0].releaseKept()
 }
 
 // uringFailRing makes the set-up of the ring with this id fail (tests).
@@ -387,7 +349,6 @@ func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBack
 		chainMax:   uringChainMax,
 		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
-		own:        make([]*op, 0, inFlight),
 	}
 	flags := uringSetupFlags
 	if uringDeferTaskrun {
@@ -468,9 +429,6 @@ func (b *uringBackend) send(req uint64) {
 	}
 }
 
-// assign does nothing: a single ring runs every round.
-func (b *uringBackend) assign(*op) {}
-
 func (b *uringBackend) start(o *op) {
 	b.send(reqStart<<62 | opUD(o.idx, o.ver.Load()))
 }
@@ -518,12 +476,8 @@ func (b *uringBackend) loop(setup func() error, ready chan<- error) {
 	if err != nil {
 		return
 	}
-	if b.of == 1 {
-		// Before done closes: Close returns only once no op is pinned.
-		// With several rings, uringMulti.shutdown does it once all loops
-		// have stopped.
-		defer b.releaseKept()
-	}
+	// Before done closes: Close returns only once no op is pinned.
+	defer b.releaseKept()
 	b.armWake()
 	for {
 		b.drain()
@@ -587,11 +541,10 @@ func (b *uringBackend) keepPinned(o *op) {
 	o.kept = &o.cpath[0]
 }
 
-// releaseKept unpins what keepPinned pinned, for every op of the Reader,
-// when no loop runs any more: the kernel holds none of their memory by
-// then.
+// releaseKept unpins what keepPinned pinned, for every op of this ring,
+// when the loop stops: the kernel holds none of their memory by then.
 func (b *uringBackend) releaseKept() {
-	for i := uint32(0); i < uint32(b.r.created.Load()); i++ {
+	for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
 		if o := b.r.ops.get(i); o != nil {
 			o.keep.Unpin()
 			o.kept = nil
@@ -636,8 +589,8 @@ func (b *uringBackend) handle(req uint64) {
 	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
-		for _, o := range b.own {
-			if o.sys.inKernel {
+		for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
+			if o := b.r.ops.get(i); o != nil && o.sys.active && o.sys.inKernel {
 				b.cancelKernel(o)
 			}
 		}
@@ -662,8 +615,6 @@ func (b *uringBackend) handle(req uint64) {
 		b.starts++
 		b.keepPinned(o)
 		o.sys.active = true
-		o.sys.own = len(b.own)
-		b.own = append(b.own, o)
 		b.active++
 		if o.fd >= 0 {
 			b.fds++ // opened by readInline on the caller's goroutine
@@ -679,15 +630,11 @@ func (b *uringBackend) handle(req uint64) {
 		// A cancel for a round the loop already finished is stale: the op
 		// may be in a caller's hands again. Ignore it. Otherwise the round
 		// is running or (the cancel overtook the start) about to run.
-		// Stale too: a round the op has left (it was rented again, and
-		// its next round may run on another ring), or that is done
-		// (doneRound only grows; wrap-safe). Otherwise the round is
-		// this ring's, and only this loop touches o.sys.
-		if o.ver.Load() != ver || int32(o.sys.doneRound.Load()-ver) >= 0 {
+		if ver == o.sys.doneRound {
 			return
 		}
-		o.sys.cancelRound.Store(ver)
-		if o.sys.active && o.sys.inKernel {
+		o.sys.cancelRound = ver
+		if o.sys.active && o.sys.inKernel && o.ver.Load() == ver {
 			b.cancelKernel(o)
 		}
 		if o.sys.fdWait && o.ver.Load() == ver {
@@ -1218,13 +1165,7 @@ func (b *uringBackend) failOpen(o *op, stop error, res int32) {
 
 func (b *uringBackend) end(o *op) {
 	o.sys.active = false
-	last := len(b.own) - 1
-	b.own[o.sys.own] = b.own[last]
-	b.own[o.sys.own].sys.own = o.sys.own
-	b.own[last] = nil
-	b.own = b.own[:last]
-	o.sys.doneRound.Store(o.ver.Load())
-	b.load.Add(-1)
+	o.sys.doneRound = o.ver.Load()
 	b.active--
 	b.finished++
 	o.finish()
@@ -1262,15 +1203,6 @@ func (b *uringBackend) opened(o *op, stop error) {
 		b.next(o)
 	}
 }
-
-// uringRingPerRound: on a Reader with several rings, each round of an op
-// (each read) goes to the next ring in turn, chosen when the read is
-// launched, instead of to ring op idx % rings for the op's life.
-var uringRingPerRound = false
-
-// uringRingLeast: with uringRingPerRound, each read goes to the ring with
-// the fewest reads assigned and not yet ended (ties: in turn).
-var uringRingLeast = false
 
 // uringRoundRobin: on a Reader with several rings, ReadInto and ReadFile
 // take their ops from the rings in turn (a free list striped by ring),

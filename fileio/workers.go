@@ -119,9 +119,6 @@ func (w *workersBackend) start(o *op) {
 	w.jobs <- o // never blocks: a job holds an in-flight token, and jobs holds as many
 }
 
-// assign does nothing: any worker takes any read.
-func (w *workersBackend) assign(*op) {}
-
 func (w *workersBackend) cancel(o *op, ver uint32) {
 	traceCancel(o, ver, "flag")
 	o.cancelVer.Store(ver)
