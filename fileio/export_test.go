@@ -4,5 +4,5 @@ package fileio
 func (r *Reader) FreeOps() int {
 	r.free.mu.Lock()
 	defer r.free.mu.Unlock()
-	return int(r.free.n.Load())
+	return len(r.free.ops)
 }

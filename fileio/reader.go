@@ -260,8 +260,6 @@ type Reader struct {
 	// inlineBreak-th goes through the ring instead (see inlineBreak).
 	inlineRun atomic.Uint32
 	free      freeList      // ops ready for reuse
-	stripes   uint32        // free.ops's stripes, when more than one
-	rr        atomic.Uint32 // the stripe the next rent prefers, with stripes
 	inFlight  chan struct{} // one token per read between launch and I/O end
 	hits      atomic.Uint64
 	misses    atomic.Uint64
@@ -305,7 +303,7 @@ func New(opts ...Option) (*Reader, error) {
 		closeCh:  make(chan struct{}),
 		inFlight: make(chan struct{}, c.maxInFlight),
 	}
-	r.free.init(1, c.maxInFlight)
+	r.free.ops = make([]*op, 0, c.maxInFlight)
 	if c.cacheBytes > 0 {
 		r.cache = newCache(c.cacheBytes)
 	}
@@ -318,7 +316,6 @@ func New(opts ...Option) (*Reader, error) {
 		r.kind, r.be = Uring, be
 		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 		r.ringsLarge, r.prefault = multiRing(be), uringPrefault
-		r.stripe(be, c.maxInFlight)
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -330,7 +327,6 @@ func New(opts ...Option) (*Reader, error) {
 			r.kind, r.be = Uring, be
 			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 			r.ringsLarge, r.prefault = multiRing(be), uringPrefault
-			r.stripe(be, c.maxInFlight)
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -477,16 +473,6 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 // time the loop completes a batch. Unlocked loads: an estimate.
 func (r *Reader) held() int32 { return r.created.Load() - r.free.n.Load() }
 
-// nextStripe returns the stripe of the free list the next rent takes an
-// op from: round robin over the rings with uringRoundRobin, so that
-// consecutive reads alternate rings; else 0, the only one.
-func (r *Reader) nextStripe() uint32 {
-	if r.stripes == 0 {
-		return 0
-	}
-	return r.rr.Add(1)
-}
-
 // check returns the error a read fails with before any I/O, or nil.
 func (r *Reader) check(ctx context.Context, path string) error {
 	if r.closed.Load() {
@@ -530,7 +516,7 @@ func (r *Reader) acquire(ctx context.Context, path string) (*op, error) {
 			return nil, ErrClosed
 		}
 	}
-	if o := r.free.pop(r.nextStripe()); o != nil {
+	if o := r.free.pop(); o != nil {
 		r.hits.Add(1)
 		o.rented(true, path)
 		return o, nil

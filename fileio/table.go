@@ -43,55 +43,35 @@ func (t *opTable) set(idx uint32, o *op) {
 	c[idx%chunkOps].Store(o)
 }
 
-// freeList holds the ops ready for reuse: one stack per stripe, an op
-// in stack idx % stripes (with several io_uring rings and
-// uringRoundRobin, the stripe is the op's ring; else there is one). A
-// mutex-guarded slice each: one short critical section per rent and per
-// release, and no bound to guess (they never hold more than the ops
-// created).
+// freeList is the stack of ops ready for reuse. A mutex-guarded slice:
+// one short critical section per rent and per release, and no bound to
+// guess (it never holds more than the ops created).
 type freeList struct {
 	mu  sync.Mutex
-	ops [][]*op
-	// n is the ops held in all stacks, stored under mu, for
-	// Reader.held, which reads it without the lock.
+	ops []*op
+	// n is len(ops), stored under mu, for Reader.held, which reads it
+	// without the lock.
 	n atomic.Int32
 }
 
-// init makes the list empty with the given number of stripes, each with
-// room for capacity ops.
-func (f *freeList) init(stripes, capacity int) {
-	f.ops = make([][]*op, stripes)
-	for i := range f.ops {
-		f.ops[i] = make([]*op, 0, capacity)
-	}
-	f.n.Store(0)
-}
-
-// pop takes the op last released in stripe want % stripes, or, if that
-// stack is empty, in the next stripe that has one; nil when none is free.
-func (f *freeList) pop(want uint32) *op {
+func (f *freeList) pop() *op {
 	f.mu.Lock()
-	for i := range uint32(len(f.ops)) {
-		st := &f.ops[(want+i)%uint32(len(f.ops))]
-		n := len(*st)
-		if n == 0 {
-			continue
-		}
-		o := (*st)[n-1]
-		(*st)[n-1] = nil
-		*st = (*st)[:n-1]
-		f.n.Add(-1)
+	n := len(f.ops)
+	if n == 0 {
 		f.mu.Unlock()
-		return o
+		return nil
 	}
+	o := f.ops[n-1]
+	f.ops[n-1] = nil
+	f.ops = f.ops[:n-1]
+	f.n.Store(int32(n - 1))
 	f.mu.Unlock()
-	return nil
+	return o
 }
 
 func (f *freeList) push(o *op) {
 	f.mu.Lock()
-	st := &f.ops[o.idx%uint32(len(f.ops))]
-	*st = append(*st, o)
-	f.n.Add(1)
+	f.ops = append(f.ops, o)
+	f.n.Store(int32(len(f.ops)))
 	f.mu.Unlock()
 }

@@ -53,20 +53,6 @@ func abCompare(b *testing.B, a, c abVariant) {
 					defer r.Close()
 					readers[i] = r
 				}
-				if os.Getenv("FILEIO_AB_SPARE") == "1" {
-					// Create twice the window's ops first, so that the free
-					// list holds spare ops to choose from.
-					for _, r := range readers {
-						ts := make([]vtask.Task[int], 2*inflight)
-						bb := make([]byte, size)
-						for i := range ts {
-							ts[i] = r.ReadInto(context.Background(), p, bb)
-						}
-						for _, t := range ts {
-							_, _ = t.Await()
-						}
-					}
-				}
 				reads := max(2*inflight, 8000*4096/size)
 				if cold {
 					reads = 2 * inflight
@@ -318,13 +304,4 @@ func BenchmarkUringRingsAB(b *testing.B) {
 				uringRings, uringRingsLarge = n, large
 			}
 		}})
-}
-
-// BenchmarkUringRoundRobinAB: on a Reader with several rings, ops taken
-// from the rings in turn (uringRoundRobin) against the op released last
-// (the default).
-func BenchmarkUringRoundRobinAB(b *testing.B) {
-	abCompare(b,
-		abVariant{"last", func(bool) {}},
-		abVariant{"roundrobin", func(on bool) { uringRoundRobin = on }})
 }

@@ -1203,20 +1203,3 @@ func (b *uringBackend) opened(o *op, stop error) {
 		b.next(o)
 	}
 }
-
-// uringRoundRobin: on a Reader with several rings, ReadInto and ReadFile
-// take their ops from the rings in turn (a free list striped by ring),
-// instead of the op released last, which belongs to the ring of the read
-// just consumed.
-var uringRoundRobin = false
-
-// stripe gives r's free list one stripe per ring of be, with
-// uringRoundRobin and more than one ring.
-func (r *Reader) stripe(be backend, capacity int) {
-	m, ok := be.(*uringMulti)
-	if !ok || !uringRoundRobin {
-		return
-	}
-	r.free.init(len(m.rings), capacity)
-	r.stripes = uint32(len(m.rings))
-}

@@ -13,5 +13,3 @@ func newUring(r *Reader, slots, rings int) (backend, error) {
 }
 
 func multiRing(backend) bool { return false }
-
-func (r *Reader) stripe(backend, int) {}
