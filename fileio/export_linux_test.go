@@ -26,7 +26,3 @@ func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }
 // UseUringSpin makes io_uring Readers created from now on yield n times
 // when idle before they sleep (uringSpin).
 func UseUringSpin(n int) { uringSpin = n }
-
-// UseUringDrainMax makes io_uring Readers created from now on take at
-// most n requests from their queue per round trip (uringDrainMax).
-func UseUringDrainMax(n int) { uringDrainMax = n }

@@ -32,10 +32,6 @@ const envDefer = "FILEIO_TEST_URING_DEFER"
 // default).
 const envRings = "FILEIO_TEST_URING_RINGS"
 
-// envDrain, set to n, makes the io_uring loops of the test binary take
-// at most n requests from their queue per round trip (0: all).
-const envDrain = "FILEIO_TEST_URING_DRAIN"
-
 // envSpin, set to n, makes the io_uring loops of the test binary yield n
 // times when idle before they sleep (default 20), for benchmark runs.
 const envSpin = "FILEIO_TEST_URING_SPIN"
@@ -60,13 +56,6 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envDefer) == "1" {
 		fileio.UseUringDeferTaskrun()
-	}
-	if v, ok := os.LookupEnv(envDrain); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			panic(envDrain + ": " + err.Error())
-		}
-		fileio.UseUringDrainMax(n)
 	}
 	if v, ok := os.LookupEnv(envSpin); ok {
 		n, err := strconv.Atoi(v)

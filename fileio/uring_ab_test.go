@@ -305,20 +305,3 @@ func BenchmarkUringRingsAB(b *testing.B) {
 			}
 		}})
 }
-
-// BenchmarkUringDrainAB: loops taking at most FILEIO_AB_DRAIN (default
-// 32) requests per round trip (uringDrainMax) against all of them.
-func BenchmarkUringDrainAB(b *testing.B) {
-	n := 32
-	if v, err := strconv.Atoi(os.Getenv("FILEIO_AB_DRAIN")); err == nil {
-		n = v
-	}
-	abCompare(b,
-		abVariant{"all", func(bool) {}},
-		abVariant{"bounded", func(on bool) {
-			uringDrainMax = 0
-			if on {
-				uringDrainMax = n
-			}
-		}})
-}

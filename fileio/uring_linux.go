@@ -133,11 +133,6 @@ var uringDeferTaskrun = false
 // eventfd write and no thread wake-up.
 var uringSpin = 20
 
-// uringDrainMax bounds the requests a loop takes from its queue per
-// round trip (0: all of them), so that a deep caller's reads are
-// submitted, done and handed back in smaller batches.
-var uringDrainMax = 0
-
 // uringRings is how many rings (each with its own loop goroutine) new
 // io_uring Readers get without WithRings; 0 means one per P (GOMAXPROCS
 // at New), at most uringRingsMax. An op always goes to ring
@@ -221,7 +216,6 @@ type uringBackend struct {
 	slots    []uint32
 	chains   int // chains in flight
 	chainMax int // uringChainMax when the backend was made
-	drainMax int // uringDrainMax when the backend was made
 	// asyncMin: reads of at least this many bytes get IOSQE_ASYNC.
 	asyncMin   int
 	asyncReads int
@@ -352,7 +346,6 @@ func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBack
 		asyncMin:   uringAsyncMin,
 		lockThread: uringLockThread,
 		spin:       uringSpin,
-		drainMax:   uringDrainMax,
 		chainMax:   uringChainMax,
 		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
@@ -581,7 +574,7 @@ func (b *uringBackend) sqe() *uring.SQE {
 }
 
 func (b *uringBackend) drain() {
-	for n := 0; b.drainMax == 0 || n < b.drainMax; n++ {
+	for {
 		select {
 		case req := <-b.reqs:
 			b.queued.Add(-1)
