@@ -26,3 +26,7 @@ func UseUringRings(n int) { uringRings, uringRingsLarge = n, true }
 // UseUringSpin makes io_uring Readers created from now on yield n times
 // when idle before they sleep (uringSpin).
 func UseUringSpin(n int) { uringSpin = n }
+
+// UseUringInlineDeep sets whether io_uring Readers created from now on
+// try one small read in inlineDeepEvery inline at depth (uringInlineDeep).
+func UseUringInlineDeep(on bool) { uringInlineDeep = on }

@@ -6,10 +6,13 @@ var uringInline = false
 
 var uringLargeAsync = false
 
+var uringInlineDeep = false
+
 const (
-	inlineLargeMin = 256 << 10
-	inlineQuiet    = 2
-	inlineBreak    = 32
+	inlineLargeMin  = 256 << 10
+	inlineQuiet     = 2
+	inlineBreak     = 32
+	inlineDeepEvery = 4
 )
 
 type inlineState uint8

@@ -359,3 +359,54 @@ func TestInlineDoesNotSwallowDepth(t *testing.T) {
 		t.Errorf("%d of %d reads started before any was consumed completed inline; want at most %d (the rest batched through the ring)", immediate, depth, depth/2)
 	}
 }
+
+// TestInlineShareAtDepth: a caller that keeps many small reads going has
+// one read in inlineDeepEvery read inline (complete when ReadInto
+// returns) once inlineQuiet or more are held, and the rest batched
+// through the ring; with the share off, only the reads before that depth
+// is reached (the low-depth rule: at most inlineQuiet × inlineBreak).
+func TestInlineShareAtDepth(t *testing.T) {
+	if !uringInline || inlineUnavailable.Load() {
+		t.Skip("inline reads are off on this kernel")
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("d"), 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const depth = 512
+	count := func(share bool) int {
+		uringInlineDeep = share
+		r, err := New(WithBackend(Uring))
+		uringInlineDeep = true
+		if err != nil {
+			t.Skip(err)
+		}
+		defer r.Close()
+		buf := make([]byte, 4096)
+		if _, err := r.ReadInto(context.Background(), p, buf).Await(); err != nil { // pages cached
+			t.Fatal(err)
+		}
+		tasks := make([]vtask.Task[int], depth)
+		immediate := 0
+		for i := range tasks {
+			tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 4096))
+			if tasks[i].IsImmediate() {
+				immediate++
+			}
+		}
+		for _, task := range tasks {
+			if n, err := task.Await(); n != 4096 || err != nil {
+				t.Fatalf("share %v: read: %d, %v", share, n, err)
+			}
+		}
+		return immediate
+	}
+	off, on := count(false), count(true)
+	if off > inlineQuiet*inlineBreak {
+		t.Errorf("share off: %d of %d reads inline, want at most %d (before the depth is reached)", off, depth, inlineQuiet*inlineBreak)
+	}
+	want := (depth - off) / inlineDeepEvery
+	if extra := on - off; extra < want-8 || extra > want+8 {
+		t.Errorf("share on: %d reads inline, %d more than with it off; want about %d more (one in %d of the %d at depth)", on, extra, want, inlineDeepEvery, depth-off)
+	}
+}

@@ -32,6 +32,11 @@ const envDefer = "FILEIO_TEST_URING_DEFER"
 // default).
 const envRings = "FILEIO_TEST_URING_RINGS"
 
+// envInlineDeep, set to 0, turns off this test binary's inline reads at
+// depth (one small read in inlineDeepEvery with inlineQuiet or more held),
+// for benchmark runs against the default.
+const envInlineDeep = "FILEIO_TEST_URING_INLINEDEEP"
+
 // envSpin, set to n, makes the io_uring loops of the test binary yield n
 // times when idle before they sleep (default 20), for benchmark runs.
 const envSpin = "FILEIO_TEST_URING_SPIN"
@@ -56,6 +61,9 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envDefer) == "1" {
 		fileio.UseUringDeferTaskrun()
+	}
+	if os.Getenv(envInlineDeep) == "0" {
+		fileio.UseUringInlineDeep(false)
 	}
 	if v, ok := os.LookupEnv(envSpin); ok {
 		n, err := strconv.Atoi(v)

@@ -253,16 +253,23 @@ type Reader struct {
 	// prefault: such a read is opened on the caller first, so that the
 	// pages of its buffer are faulted in there (uringPrefault).
 	prefault bool
+	// deepShare: with inlineQuiet or more held, one small read in
+	// inlineDeepEvery is tried inline too (uringInlineDeep at New).
+	deepShare bool
 
 	ops     opTable      // op index -> op
 	created atomic.Int32 // ops created so far
 	// inlineRun counts the small reads tried inline at low depth; every
 	// inlineBreak-th goes through the ring instead (see inlineBreak).
 	inlineRun atomic.Uint32
-	free      freeList      // ops ready for reuse
-	inFlight  chan struct{} // one token per read between launch and I/O end
-	hits      atomic.Uint64
-	misses    atomic.Uint64
+	// inlineDeep counts the small reads started with inlineQuiet or
+	// more held; every inlineDeepEvery-th is tried inline on the caller
+	// (see inlineDeepEvery).
+	inlineDeep atomic.Uint32
+	free       freeList      // ops ready for reuse
+	inFlight   chan struct{} // one token per read between launch and I/O end
+	hits       atomic.Uint64
+	misses     atomic.Uint64
 }
 
 // New returns a Reader with the given options.
@@ -316,6 +323,7 @@ func New(opts ...Option) (*Reader, error) {
 		r.kind, r.be = Uring, be
 		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 		r.ringsLarge, r.prefault = multiRing(be), uringPrefault
+		r.deepShare = uringInlineDeep
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -327,6 +335,7 @@ func New(opts ...Option) (*Reader, error) {
 			r.kind, r.be = Uring, be
 			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
 			r.ringsLarge, r.prefault = multiRing(be), uringPrefault
+			r.deepShare = uringInlineDeep
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
@@ -419,7 +428,13 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 	cached := false
 	if r.inline {
 		var st inlineState
-		if r.held() < inlineQuiet && r.inlineRun.Add(1)%inlineBreak != 0 {
+		deep := r.held() >= inlineQuiet
+		if !deep && r.inlineRun.Add(1)%inlineBreak != 0 {
+			n, fd, st = readInline(path, buf, false)
+		} else if deep && len(buf) < inlineLargeMin && r.deepShare && r.inlineDeep.Add(1)%inlineDeepEvery == 0 {
+			// A deep caller spends most of its time waiting for its
+			// oldest read while the loops do the kernel's work: this
+			// share of its reads it does itself.
 			n, fd, st = readInline(path, buf, false)
 		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
 			// To the ring unread: the rings' loops copy on their cores.
