@@ -66,6 +66,7 @@ const (
 	inlineQuiet     = 2
 	inlineBreak     = 32
 	inlineDeepEvery = 4
+	inlineDeepSkip  = 256
 )
 
 // uringInlineDeep: io_uring Readers try one small read in

@@ -13,6 +13,7 @@ const (
 	inlineQuiet     = 2
 	inlineBreak     = 32
 	inlineDeepEvery = 4
+	inlineDeepSkip  = 256
 )
 
 type inlineState uint8

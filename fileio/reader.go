@@ -266,10 +266,13 @@ type Reader struct {
 	// more held; every inlineDeepEvery-th is tried inline on the caller
 	// (see inlineDeepEvery).
 	inlineDeep atomic.Uint32
-	free       freeList      // ops ready for reuse
-	inFlight   chan struct{} // one token per read between launch and I/O end
-	hits       atomic.Uint64
-	misses     atomic.Uint64
+	// deepSkip counts down the deep reads not tried inline after one
+	// that missed the page cache.
+	deepSkip atomic.Int32
+	free     freeList      // ops ready for reuse
+	inFlight chan struct{} // one token per read between launch and I/O end
+	hits     atomic.Uint64
+	misses   atomic.Uint64
 }
 
 // New returns a Reader with the given options.
@@ -431,11 +434,18 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 		deep := r.held() >= inlineQuiet
 		if !deep && r.inlineRun.Add(1)%inlineBreak != 0 {
 			n, fd, st = readInline(path, buf, false)
-		} else if deep && len(buf) < inlineLargeMin && r.deepShare && r.inlineDeep.Add(1)%inlineDeepEvery == 0 {
+		} else if deep && len(buf) < inlineLargeMin && r.deepShare && r.deepTurn() {
 			// A deep caller spends most of its time waiting for its
 			// oldest read while the loops do the kernel's work: this
 			// share of its reads it does itself.
 			n, fd, st = readInline(path, buf, false)
+			if st != inlineDone {
+				// Not all cached: files that miss the page cache are
+				// better left to the ring (one more open and fstat on
+				// the loop after this hand-over), so stop trying for a
+				// while.
+				r.deepSkip.Store(inlineDeepSkip)
+			}
 		} else if len(buf) >= inlineLargeMin && r.ringsLarge {
 			// To the ring unread: the rings' loops copy on their cores.
 			// A buffer with pages not yet resident (fresh) is opened
@@ -487,6 +497,17 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 // going; the reads in progress alone (len(r.inFlight)) drop to none each
 // time the loop completes a batch. Unlocked loads: an estimate.
 func (r *Reader) held() int32 { return r.created.Load() - r.free.n.Load() }
+
+// deepTurn reports whether this small read at depth is tried inline: one
+// in inlineDeepEvery, except for the inlineDeepSkip deep reads after a
+// try that missed the page cache.
+func (r *Reader) deepTurn() bool {
+	if r.deepSkip.Load() > 0 {
+		r.deepSkip.Add(-1)
+		return false
+	}
+	return r.inlineDeep.Add(1)%inlineDeepEvery == 0
+}
 
 // check returns the error a read fails with before any I/O, or nil.
 func (r *Reader) check(ctx context.Context, path string) error {
