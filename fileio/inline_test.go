@@ -410,3 +410,58 @@ func TestInlineShareAtDepth(t *testing.T) {
 		t.Errorf("share on: %d reads inline, %d more than with it off; want about %d more (one in %d of the %d at depth)", on, extra, want, inlineDeepEvery, depth-off)
 	}
 }
+
+// TestInlineShareBacksOff: once a read tried inline at depth misses (here
+// a /proc file, which the page cache cannot serve whole), the next
+// inlineDeepSkip small reads at depth all go through the ring.
+func TestInlineShareBacksOff(t *testing.T) {
+	if !uringInline || inlineUnavailable.Load() || !uringInlineDeep {
+		t.Skip("inline reads are off on this kernel")
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("b"), 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(WithBackend(Uring))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	var tasks []vtask.Task[int]
+	read := func(path string) bool {
+		task := r.ReadInto(ctx, path, make([]byte, 4096))
+		tasks = append(tasks, task)
+		return task.IsImmediate()
+	}
+	// Reach depth: the low-depth rule sends one read in inlineBreak to the
+	// ring, and those stay held (nothing is consumed here).
+	for r.held() < inlineQuiet {
+		read(p)
+	}
+	for range inlineDeepEvery {
+		read("/proc/self/stat") // one of these is the deep turn, and misses
+	}
+	immediate := 0
+	for range inlineDeepSkip - inlineDeepEvery {
+		if read(p) {
+			immediate++
+		}
+	}
+	if immediate != 0 {
+		t.Errorf("%d of %d small reads at depth read inline right after a miss; want none", immediate, inlineDeepSkip-inlineDeepEvery)
+	}
+	for range 4 * inlineDeepEvery {
+		if read(p) {
+			immediate++
+		}
+	}
+	if immediate == 0 {
+		t.Errorf("no read at depth went inline once the back-off was over")
+	}
+	for _, task := range tasks {
+		if _, err := task.Await(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
