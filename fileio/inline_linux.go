@@ -55,12 +55,16 @@ const resolveCached = 0x20
 // 1,024 run in an execution trace) while the rings' loops do the
 // kernel's work; doing every fourth read itself, in four system calls
 // that cost less CPU than a read through the ring, takes a quarter of
-// the loops' work onto a goroutine that was idle. Measured in
-// BenchmarkRead (same binary, alternating, seven rounds of 10^6 reads,
-// FILEIO_TEST_URING_INLINEDEEP=0 against the default), uring µs per read
-// at 4 KiB × 1,024: 1.99-2.58 against 2.46-2.68 (medians 2.13 and 2.51);
-// every second read was slower than none (2.69-3.03), every third and
-// every eighth between.
+// the loops' work onto a goroutine that was mostly waiting. Measured in
+// BenchmarkRead (one test binary, FILEIO_TEST_URING_INLINEDEEP=1 and =0
+// alternating, six rounds of 10^6 reads), uring µs per read at 4 KiB ×
+// 1,024: 1.94-2.62, median 2.34, against 1.92-2.88, median 2.67
+// (uring/workers medians 0.77 and 0.86); at × 64 0.70 against 0.73.
+// Every second read (2.69-3.03 µs) was slower than none; every third and
+// every eighth between. A try that misses the page cache hands its open
+// descriptor to the ring, which then costs the loop another fstat: cold
+// 4 KiB × 1,024 took 1.3-1.9× the time with every fourth read tried, so
+// after a miss the next inlineDeepSkip deep reads are not tried.
 const (
 	inlineLargeMin  = 256 << 10
 	inlineQuiet     = 2

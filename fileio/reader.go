@@ -199,8 +199,10 @@ func WithExecutor(e vtask.Executor) Option {
 // through the ring. By default (true) a ReadInto with fewer than 2 reads
 // held (in progress, or done and not yet consumed; one small read in 32
 // goes to the ring regardless, so that a caller keeping many reads going
-// is seen as such), or of 256 KiB or more and wholly cached (cachestat),
-// first tries the read on the calling
+// is seen as such), one small ReadInto in four with 2 or more held (a deep
+// caller mostly waits for its oldest read; after such a try finds a file
+// not all cached, none of the next 256), or of 256 KiB or more and wholly
+// cached (cachestat), first tries the read on the calling
 // goroutine with system calls that do not wait for the device (openat2
 // with RESOLVE_CACHED, preadv2 with RWF_NOWAIT), as io_uring tries each
 // request inline before it waits: a regular file of at most 4 MiB to
