@@ -325,36 +325,11 @@ func TestInlineLargeBusy(t *testing.T) {
 // in progress alone never saw the depth: every read found the last one
 // already done, went inline, and the batch never formed.
 func TestInlineDoesNotSwallowDepth(t *testing.T) {
-	if !uringInline || inlineUnavailable.Load() {
-		t.Skip("inline reads are off on this kernel")
-	}
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 4096), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(WithBackend(Uring))
-	if err != nil {
-		t.Skip(err)
-	}
+	p := inlineFile(t, 'x')
+	r := cachedReader(t, p)
 	defer r.Close()
-	buf := make([]byte, 4096)
-	if _, err := r.ReadInto(context.Background(), p, buf).Await(); err != nil { // pages cached
-		t.Fatal(err)
-	}
 	const depth = 256 // at least inlineQuiet * inlineBreak * 2
-	tasks := make([]vtask.Task[int], depth)
-	immediate := 0
-	for i := range tasks {
-		tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 4096))
-		if tasks[i].IsImmediate() {
-			immediate++
-		}
-	}
-	for _, task := range tasks {
-		if n, err := task.Await(); n != 4096 || err != nil {
-			t.Fatalf("read: %d, %v", n, err)
-		}
-	}
+	immediate := readDeep(t, r, p, depth)
 	if immediate > depth/2 {
 		t.Errorf("%d of %d reads started before any was consumed completed inline; want at most %d (the rest batched through the ring)", immediate, depth, depth/2)
 	}
@@ -366,40 +341,14 @@ func TestInlineDoesNotSwallowDepth(t *testing.T) {
 // through the ring; with the share off, only the reads before that depth
 // is reached (the low-depth rule: at most inlineQuiet × inlineBreak).
 func TestInlineShareAtDepth(t *testing.T) {
-	if !uringInline || inlineUnavailable.Load() {
-		t.Skip("inline reads are off on this kernel")
-	}
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, bytes.Repeat([]byte("d"), 4096), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p := inlineFile(t, 'd')
 	const depth = 512
 	count := func(share bool) int {
 		uringInlineDeep = share
-		r, err := New(WithBackend(Uring))
+		r := cachedReader(t, p)
 		uringInlineDeep = true
-		if err != nil {
-			t.Skip(err)
-		}
 		defer r.Close()
-		buf := make([]byte, 4096)
-		if _, err := r.ReadInto(context.Background(), p, buf).Await(); err != nil { // pages cached
-			t.Fatal(err)
-		}
-		tasks := make([]vtask.Task[int], depth)
-		immediate := 0
-		for i := range tasks {
-			tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 4096))
-			if tasks[i].IsImmediate() {
-				immediate++
-			}
-		}
-		for _, task := range tasks {
-			if n, err := task.Await(); n != 4096 || err != nil {
-				t.Fatalf("share %v: read: %d, %v", share, n, err)
-			}
-		}
-		return immediate
+		return readDeep(t, r, p, depth)
 	}
 	off, on := count(false), count(true)
 	if off > inlineQuiet*inlineBreak {
@@ -415,17 +364,11 @@ func TestInlineShareAtDepth(t *testing.T) {
 // a /proc file, which the page cache cannot serve whole), the next
 // inlineDeepSkip small reads at depth all go through the ring.
 func TestInlineShareBacksOff(t *testing.T) {
-	if !uringInline || inlineUnavailable.Load() || !uringInlineDeep {
-		t.Skip("inline reads are off on this kernel")
+	if !uringInlineDeep {
+		t.Skip("inline reads at depth are off in this test binary")
 	}
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, bytes.Repeat([]byte("b"), 4096), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(WithBackend(Uring))
-	if err != nil {
-		t.Skip(err)
-	}
+	p := inlineFile(t, 'b')
+	r := cachedReader(t, p)
 	defer r.Close()
 	ctx := context.Background()
 	var tasks []vtask.Task[int]
@@ -464,4 +407,54 @@ func TestInlineShareBacksOff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// inlineFile skips t when inline reads are off on this kernel, else
+// returns a 4 KiB file of c bytes in a temp dir.
+func inlineFile(t *testing.T, c byte) string {
+	t.Helper()
+	if !uringInline || inlineUnavailable.Load() {
+		t.Skip("inline reads are off on this kernel")
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte{c}, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cachedReader returns an io_uring Reader (skipping t without one) after
+// reading p once through it, so that p's pages are cached.
+func cachedReader(t *testing.T, p string) *Reader {
+	t.Helper()
+	r, err := New(WithBackend(Uring))
+	if err != nil {
+		t.Skip(err)
+	}
+	if _, err := r.ReadInto(context.Background(), p, make([]byte, 4096)).Await(); err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	return r
+}
+
+// readDeep starts depth 4 KiB reads of p on r before consuming any, then
+// awaits them all (each must read 4096 bytes), and returns how many were
+// complete when ReadInto returned (read inline).
+func readDeep(t *testing.T, r *Reader, p string, depth int) int {
+	t.Helper()
+	tasks := make([]vtask.Task[int], depth)
+	immediate := 0
+	for i := range tasks {
+		tasks[i] = r.ReadInto(context.Background(), p, make([]byte, 4096))
+		if tasks[i].IsImmediate() {
+			immediate++
+		}
+	}
+	for _, task := range tasks {
+		if n, err := task.Await(); n != 4096 || err != nil {
+			t.Fatalf("read: %d, %v", n, err)
+		}
+	}
+	return immediate
 }
