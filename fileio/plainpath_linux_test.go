@@ -42,11 +42,7 @@ const envInlineDeep = "FILEIO_TEST_URING_INLINEDEEP"
 const envSpin = "FILEIO_TEST_URING_SPIN"
 
 func TestMain(m *testing.M) {
-	if v, ok := os.LookupEnv(envRings); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			panic(envRings + ": " + err.Error())
-		}
+	if n, ok := envInt(envRings); ok {
 		fileio.UseUringRings(n)
 	}
 	if os.Getenv(envPlain) == "1" {
@@ -65,14 +61,24 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envInlineDeep) == "0" {
 		fileio.UseUringInlineDeep(false)
 	}
-	if v, ok := os.LookupEnv(envSpin); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			panic(envSpin + ": " + err.Error())
-		}
+	if n, ok := envInt(envSpin); ok {
 		fileio.UseUringSpin(n)
 	}
 	os.Exit(m.Run())
+}
+
+// envInt returns the number the environment variable name is set to, if
+// it is set; a value that is not a number stops the test binary.
+func envInt(name string) (int, bool) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		panic(name + ": " + err.Error())
+	}
+	return n, true
 }
 
 // TestUringPlainPathTable runs every test of the package again, in a child

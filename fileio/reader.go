@@ -325,10 +325,7 @@ func New(opts ...Option) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fileio: backend uring requested but unavailable: %w (use workers)", err)
 		}
-		r.kind, r.be = Uring, be
-		r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
-		r.ringsLarge, r.prefault = multiRing(be), uringPrefault
-		r.deepShare = uringInlineDeep
+		r.useUring(be, c.noInline)
 	case Workers:
 		r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 	case Auto:
@@ -337,15 +334,21 @@ func New(opts ...Option) (*Reader, error) {
 			r.fallback = err.Error()
 			r.kind, r.be = Workers, newWorkers(r, c.workers, c.maxInFlight)
 		} else {
-			r.kind, r.be = Uring, be
-			r.inline, r.largeAsync = uringInline && !c.noInline, uringLargeAsync
-			r.ringsLarge, r.prefault = multiRing(be), uringPrefault
-			r.deepShare = uringInlineDeep
+			r.useUring(be, c.noInline)
 		}
 	default:
 		return nil, fmt.Errorf("fileio: WithBackend(%v): unknown backend", c.backend)
 	}
 	return r, nil
+}
+
+// useUring makes be, an io_uring backend, r's engine, with inline reads
+// unless noInline (WithInlineReads(false)) and the package's switches.
+func (r *Reader) useUring(be backend, noInline bool) {
+	r.kind, r.be = Uring, be
+	r.inline, r.largeAsync = uringInline && !noInline, uringLargeAsync
+	r.ringsLarge, r.prefault = multiRing(be), uringPrefault
+	r.deepShare = uringInlineDeep
 }
 
 // Backend reports the backend the Reader uses (Uring or Workers).
