@@ -30,8 +30,3 @@ func UseUringSpin(n int) { uringSpin = n }
 // UseUringInlineDeep sets whether io_uring Readers created from now on
 // try one small read in inlineDeepEvery inline at depth (uringInlineDeep).
 func UseUringInlineDeep(on bool) { uringInlineDeep = on }
-
-// UseUringRingClose sets whether io_uring Readers created from now on
-// have the descriptors of reads done inline at depth closed by their
-// rings (uringRingClose).
-func UseUringRingClose(on bool) { uringRingClose = on }

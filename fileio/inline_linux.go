@@ -120,17 +120,6 @@ var inlineUnavailable atomic.Bool
 // in one BenchmarkRead run, cold 1 MiB × 1,024 reads took 0.7 s each
 // now and then.
 func readInline(path string, buf []byte, onlyCached bool) (n int, fd int, st inlineState) {
-	n, fd, st = readInlineFd(path, buf, onlyCached)
-	if st == inlineDone || st == inlineTruncated {
-		closeRaw(fd)
-		fd = -1
-	}
-	return n, fd, st
-}
-
-// readInlineFd is readInline, except that a read it completes
-// (inlineDone, inlineTruncated) leaves fd open for the caller to close.
-func readInlineFd(path string, buf []byte, onlyCached bool) (n int, fd int, st inlineState) {
 	if len(path) >= inlineMaxPath || len(buf) == 0 || inlineUnavailable.Load() {
 		return 0, -1, inlineNone
 	}
@@ -185,10 +174,11 @@ func readInlineFd(path string, buf []byte, onlyCached bool) (n int, fd int, st i
 		}
 		n += int(m)
 	}
+	closeRaw(fd)
 	if n == len(buf) && s.Size > int64(len(buf)) {
-		return n, fd, inlineTruncated
+		return n, -1, inlineTruncated
 	}
-	return n, fd, inlineDone
+	return n, -1, inlineDone
 }
 
 // openInline opens a large ReadInto's file for the ring while other reads

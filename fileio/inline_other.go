@@ -30,10 +30,6 @@ func readInline(path string, buf []byte, onlyCached bool) (int, int, inlineState
 	return 0, -1, inlineNone
 }
 
-func readInlineFd(path string, buf []byte, onlyCached bool) (int, int, inlineState) {
-	return 0, -1, inlineNone
-}
-
 func closeInlineFd(fd int32) {}
 
 func openInline(path string, buf []byte, wantCached bool) (int, bool) { return -1, false }

@@ -41,11 +41,6 @@ const envInlineDeep = "FILEIO_TEST_URING_INLINEDEEP"
 // times when idle before they sleep (default 20), for benchmark runs.
 const envSpin = "FILEIO_TEST_URING_SPIN"
 
-// envRingClose, set to 0, makes this test binary's io_uring Readers
-// close the descriptors of reads done inline at depth on the caller
-// instead of on a ring, for benchmark runs against the default.
-const envRingClose = "FILEIO_TEST_URING_RINGCLOSE"
-
 func TestMain(m *testing.M) {
 	if n, ok := envInt(envRings); ok {
 		fileio.UseUringRings(n)
@@ -65,9 +60,6 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(envInlineDeep) == "0" {
 		fileio.UseUringInlineDeep(false)
-	}
-	if os.Getenv(envRingClose) == "0" {
-		fileio.UseUringRingClose(false)
 	}
 	if n, ok := envInt(envSpin); ok {
 		fileio.UseUringSpin(n)

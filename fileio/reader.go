@@ -258,9 +258,6 @@ type Reader struct {
 	// deepShare: with inlineQuiet or more held, one small read in
 	// inlineDeepEvery is tried inline too (uringInlineDeep at New).
 	deepShare bool
-	// closers: the rings that close the descriptors of reads done
-	// inline at depth (uringRingClose; nil: the caller closes them).
-	closers []*uringBackend
 
 	ops     opTable      // op index -> op
 	created atomic.Int32 // ops created so far
@@ -352,9 +349,6 @@ func (r *Reader) useUring(be backend, noInline bool) {
 	r.inline, r.largeAsync = uringInline && !noInline, uringLargeAsync
 	r.ringsLarge, r.prefault = multiRing(be), uringPrefault
 	r.deepShare = uringInlineDeep
-	if uringRingClose {
-		r.closers = backendRings(be)
-	}
 }
 
 // Backend reports the backend the Reader uses (Uring or Workers).
@@ -449,11 +443,7 @@ func (r *Reader) ReadInto(ctx context.Context, path string, buf []byte) vtask.Ta
 			// A deep caller spends most of its time waiting for its
 			// oldest read while the loops do the kernel's work: this
 			// share of its reads it does itself.
-			n, fd, st = readInlineFd(path, buf, false)
-			if st == inlineDone || st == inlineTruncated {
-				r.closeDeep(fd, r.inlineDeep.Load()/inlineDeepEvery)
-				fd = -1
-			}
+			n, fd, st = readInline(path, buf, false)
 			if st != inlineDone {
 				// Not all cached: files that miss the page cache are
 				// better left to the ring (one more open and fstat on

@@ -65,17 +65,13 @@ const (
 	tagMask  = 7 << tagShift
 )
 
-// Request words sent to the loop: kind in the top three bits
-// (reqKindShift), then the slot index and the slot's round (or, for
-// reqClose, a descriptor).
+// Request words sent to the loop: kind in the top two bits, then the slot
+// index and the slot's round.
 const (
-	reqKindShift = 61
-
 	reqStart    = 0
 	reqCancel   = 1
 	reqShutdown = 2
 	reqRetry    = 3 // another ring closed a descriptor: retry a waiting open
-	reqClose    = 4 // close the descriptor in the low 32 bits (closeLater)
 
 	// user_data of requests that are not a step of an op. Op steps use
 	// idx<<32 | round with idx < 2^16, so these never collide.
@@ -232,12 +228,6 @@ type uringBackend struct {
 	spin     int // uringSpin
 	spinLeft int // yields left before the loop sleeps
 	starts   int // reads started on this ring (tests read it after Close)
-	// closeQ counts the reqClose requests queued and not yet drained, at
-	// most closeMax (the in-flight bound), so that with the starts
-	// (bounded by the in-flight tokens) and the cancels they never fill
-	// reqs: a loop's reqRetry to another ring must never wait.
-	closeQ   atomic.Int32
-	closeMax int32
 	done     chan struct{}
 }
 
@@ -348,7 +338,7 @@ func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBack
 		// Starts are bounded by the in-flight tokens; a late cancel may
 		// come from any op's watcher, and waits briefly if the queue is
 		// full (the loop drains it without waiting on anyone).
-		reqs:       make(chan uint64, 4*inFlight+8),
+		reqs:       make(chan uint64, 3*inFlight+8),
 		wakeFd:     efd,
 		mem:        new(loopMem),
 		done:       make(chan struct{}),
@@ -359,7 +349,6 @@ func newRing(r *Reader, inFlight int, id, of uint32, share *fdShare) (*uringBack
 		chainMax:   uringChainMax,
 		asyncCap:   2 * runtime.GOMAXPROCS(0),
 		fdWait:     make([]*op, 0, inFlight),
-		closeMax:   int32(inFlight),
 	}
 	flags := uringSetupFlags
 	if uringDeferTaskrun {
@@ -441,7 +430,7 @@ func (b *uringBackend) send(req uint64) {
 }
 
 func (b *uringBackend) start(o *op) {
-	b.send(reqStart<<reqKindShift | opUD(o.idx, o.ver.Load()))
+	b.send(reqStart<<62 | opUD(o.idx, o.ver.Load()))
 }
 
 func (b *uringBackend) cancel(o *op, ver uint32) {
@@ -450,7 +439,7 @@ func (b *uringBackend) cancel(o *op, ver uint32) {
 		// Close cancels every request itself, and the loop may be gone.
 		return
 	}
-	b.send(reqCancel<<reqKindShift | opUD(o.idx, ver))
+	b.send(reqCancel<<62 | opUD(o.idx, ver))
 }
 
 func (b *uringBackend) shutdown() {
@@ -459,7 +448,7 @@ func (b *uringBackend) shutdown() {
 }
 
 // shutdownStart asks the loop to fail its reads and stop.
-func (b *uringBackend) shutdownStart() { b.send(reqShutdown << reqKindShift) }
+func (b *uringBackend) shutdownStart() { b.send(reqShutdown << 62) }
 
 // shutdownWait waits for the loop to stop and releases the ring.
 func (b *uringBackend) shutdownWait() {
@@ -597,15 +586,7 @@ func (b *uringBackend) drain() {
 }
 
 func (b *uringBackend) handle(req uint64) {
-	kind := req >> reqKindShift
-	if kind == reqClose {
-		b.closeQ.Add(-1)
-		fd := int32(uint32(req))
-		b.share.held.Add(1) // closeDone counts it off
-		uring.PrepClose(b.sqe(), fd, udCloseBit|uint64(uint32(fd)))
-		b.closing++
-		return
-	}
+	kind := req >> 62
 	if kind == reqShutdown {
 		b.shutting = true
 		for i := b.id; i < uint32(b.r.created.Load()); i += b.of {
@@ -702,7 +683,7 @@ func (b *uringBackend) closeDone() {
 	b.retryOpens(1)
 	for _, r := range b.share.rings {
 		if r != b && r.waiting.Load() > 0 && r.freed.Add(1) == 1 {
-			r.send(reqRetry << reqKindShift)
+			r.send(reqRetry << 62)
 		}
 	}
 }
@@ -1221,52 +1202,4 @@ func (b *uringBackend) opened(o *op, stop error) {
 		}
 		b.next(o)
 	}
-}
-
-// uringRingClose: at depth, the descriptor of a read done inline on the
-// caller is closed by a ring's loop (closeLater), batched with its
-// other requests, instead of by a close(2) on the caller.
-var uringRingClose = true
-
-// closeLater asks b's loop to close fd, a descriptor of a read done
-// inline, with its next batch, and reports whether it did: not while
-// the loop sleeps (its wake-up costs more than the close) nor with
-// closeMax closes queued. Called with the Reader's mu read-locked and
-// the Reader not closed, so that the request is drained before the
-// shutdown.
-func (b *uringBackend) closeLater(fd int) bool {
-	if b.sleeping.Load() {
-		return false
-	}
-	if b.closeQ.Add(1) > b.closeMax {
-		b.closeQ.Add(-1)
-		return false
-	}
-	b.send(reqClose<<reqKindShift | uint64(uint32(fd)))
-	return true
-}
-
-// backendRings returns the rings of an io_uring backend.
-func backendRings(be backend) []*uringBackend {
-	switch be := be.(type) {
-	case *uringBackend:
-		return []*uringBackend{be}
-	case *uringMulti:
-		return be.rings
-	}
-	return nil
-}
-
-// closeDeep closes fd, the descriptor of a read r did inline at depth:
-// on one of r's rings in turn when it can (closeLater), else here.
-func (r *Reader) closeDeep(fd int, turn uint32) {
-	if len(r.closers) > 0 {
-		r.mu.RLock()
-		if !r.closed.Load() && r.closers[turn%uint32(len(r.closers))].closeLater(fd) {
-			r.mu.RUnlock()
-			return
-		}
-		r.mu.RUnlock()
-	}
-	closeRaw(fd)
 }

@@ -13,11 +13,3 @@ func newUring(r *Reader, slots, rings int) (backend, error) {
 }
 
 func multiRing(backend) bool { return false }
-
-func backendRings(backend) []*uringBackend { return nil }
-
-type uringBackend struct{}
-
-var uringRingClose = false
-
-func (r *Reader) closeDeep(fd int, turn uint32) {}

@@ -16,7 +16,15 @@ import (
 )
 
 // ringsOf returns the rings of r's io_uring backend.
-func ringsOf(r *Reader) []*uringBackend { return backendRings(r.be) }
+func ringsOf(r *Reader) []*uringBackend {
+	switch be := r.be.(type) {
+	case *uringBackend:
+		return []*uringBackend{be}
+	case *uringMulti:
+		return be.rings
+	}
+	return nil
+}
 
 // ring0 returns the first (with one ring, the only) ring of r.
 func ring0(r *Reader) *uringBackend { return ringsOf(r)[0] }
