@@ -59,7 +59,7 @@ func Run(w io.Writer, opt Options) error {
 	p := &printer{w: w, quiet: opt.Quiet}
 	dir, err := os.MkdirTemp("", "zerogc-demo-")
 	if err != nil {
-		return fmt.Errorf("demo: cannot make a scratch directory: %w", err)
+		return fmt.Errorf("cannot make a scratch directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 
@@ -67,12 +67,12 @@ func Run(w io.Writer, opt Options) error {
 	if path == "" {
 		path = filepath.Join(dir, "hello.txt")
 		if err := os.WriteFile(path, []byte("Hello from a pooled, reusable read!\n"), 0o644); err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return err
 		}
 	} else if fi, err := os.Stat(path); err != nil {
-		return fmt.Errorf("demo: --file: %w", err)
+		return fmt.Errorf("--file: %w", err)
 	} else if !fi.Mode().IsRegular() {
-		return fmt.Errorf("demo: --file %s: not a regular file (give a file to read)", path)
+		return fmt.Errorf("--file %s: not a regular file (give a file to read)", path)
 	}
 
 	opts := []fileio.Option{fileio.WithCache(64 << 20)}
@@ -81,7 +81,7 @@ func Run(w io.Writer, opt Options) error {
 	}
 	r, err := fileio.New(opts...)
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return err
 	}
 	defer r.Close()
 
@@ -184,7 +184,7 @@ func (d *demo) scenarios() error {
 	for i, s := range steps {
 		d.p.line("\n== %d. %s ==", i+1, s.title)
 		if err := s.fn(); err != nil {
-			return fmt.Errorf("demo: scenario %q: %w", s.title, err)
+			return fmt.Errorf("scenario %q: %w", s.title, err)
 		}
 	}
 	return nil
