@@ -29,7 +29,9 @@ import (
 //   - os-readfile: a goroutine per read running os.ReadFile, its result
 //     sent on a channel made for the read (what Go code does by default).
 //
-// Metrics besides ns/op and allocs/op: threads is the process's OS thread
+// Metrics besides ns/op and allocs/op: cpu-ns/op is the CPU time, user
+// and system, of all the process's threads per read (getrusage), which
+// says what a read costs the machine whatever the number of cores; threads is the process's OS thread
 // count at the end of the row (/proc/self/status Threads, which includes
 // io_uring's io-wq kernel workers). The Go runtime never ends its threads,
 // so the count carries over to later rows: rows run in the order printed.
@@ -157,6 +159,7 @@ func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight 
 	busy := startBusySampler()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % inflight
@@ -170,10 +173,23 @@ func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight 
 		wait(tasks[i%inflight])
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	peak, mean := busy.stop()
 	b.ReportMetric(float64(peak), "busy-threads")
 	b.ReportMetric(mean, "busy-threads-mean")
 	reportThreads(b)
+}
+
+// processCPU returns the CPU time, user and system, that every thread of
+// the process has used so far (getrusage(RUSAGE_SELF)), in nanoseconds.
+// io_uring's io-wq workers are threads of the process and count; so does
+// the busy sampler's thread (one read of /proc/self/task every 2 ms).
+func processCPU() int64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // writeSynced writes data to p and fsyncs it, so that its pages are clean
@@ -349,6 +365,7 @@ func benchOSReadFile(b *testing.B, path string, size, inflight int) {
 	}
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % inflight
@@ -361,6 +378,7 @@ func benchOSReadFile(b *testing.B, path string, size, inflight int) {
 		wait(chans[i%inflight])
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	reportThreads(b)
 }
 
