@@ -31,8 +31,9 @@ import (
 //
 // Metrics besides ns/op and allocs/op: cpu-ns/op is the CPU time, user
 // and system, of all the process's threads per read (getrusage), which
-// says what a read costs the machine whatever the number of cores; threads is the process's OS thread
-// count at the end of the row (/proc/self/status Threads, which includes
+// says what a read costs the machine whatever the number of cores (the
+// cold rows' includes the benchmark's own posix_fadvise calls); threads
+// is the process's OS thread count at the end of the row (/proc/self/status Threads, which includes
 // io_uring's io-wq kernel workers). The Go runtime never ends its threads,
 // so the count carries over to later rows: rows run in the order printed.
 //
@@ -47,6 +48,8 @@ import (
 // (/proc/self/task/*/stat state R or D, io-wq workers included; the
 // sampler's own thread left out): the OS threads the reads and their
 // caller actually occupy, unlike threads, which never shrinks.
+// blocked-threads-mean is the mean of those in state D alone: threads
+// held waiting in the kernel, as a worker is on a disk read.
 //
 // To keep the 1 MiB × 1024 case memory-sane the Reader rows share 64
 // destination buffers among the reads in flight (the bytes are identical,
@@ -174,9 +177,10 @@ func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight 
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-	peak, mean := busy.stop()
+	peak, mean, blocked := busy.stop()
 	b.ReportMetric(float64(peak), "busy-threads")
 	b.ReportMetric(mean, "busy-threads-mean")
+	b.ReportMetric(blocked, "blocked-threads-mean")
 	reportThreads(b)
 }
 
@@ -216,11 +220,11 @@ func writeSynced(p string, data []byte) error {
 // while sampling (the rows report allocations per read).
 type busySampler struct {
 	peak atomic.Int32
-	// sum and samples are written by the sampler only; stop reads them
-	// after done is closed.
-	sum, samples int
-	quit         chan struct{}
-	done         chan struct{}
+	// sum, sumD and samples are written by the sampler only; stop reads
+	// them after done is closed.
+	sum, sumD, samples int
+	quit               chan struct{}
+	done               chan struct{}
 }
 
 func startBusySampler() *busySampler {
@@ -241,11 +245,12 @@ func startBusySampler() *busySampler {
 		defer runtime.UnlockOSThread()
 		self := unix.Gettid()
 		for {
-			n := countBusy(dirBuf, statBuf, path, self)
+			n, d := countBusy(dirBuf, statBuf, path, self)
 			if int32(n) > s.peak.Load() {
 				s.peak.Store(int32(n))
 			}
 			s.sum += n
+			s.sumD += d
 			s.samples++
 			select {
 			case <-s.quit:
@@ -258,29 +263,31 @@ func startBusySampler() *busySampler {
 }
 
 // stop ends the sampling and returns the peak and the mean of the
-// samples.
-func (s *busySampler) stop() (peak int, mean float64) {
+// samples, and the mean of the threads in state D alone (blocked in the
+// kernel, as on a disk read: a worker waiting for the device; io_uring's
+// asynchronous buffered reads wait with no thread).
+func (s *busySampler) stop() (peak int, mean, blocked float64) {
 	close(s.quit)
 	<-s.done
 	if s.samples > 0 {
 		mean = float64(s.sum) / float64(s.samples)
+		blocked = float64(s.sumD) / float64(s.samples)
 	}
-	return int(s.peak.Load()), mean
+	return int(s.peak.Load()), mean, blocked
 }
 
 // countBusy counts the entries of /proc/self/task whose stat shows state R
-// or D, except thread self.
-func countBusy(dirBuf, statBuf, path []byte, self int) int {
+// or D, except thread self, and of those the ones in state D.
+func countBusy(dirBuf, statBuf, path []byte, self int) (busy, blocked int) {
 	dfd, err := openat(unix.AT_FDCWD, taskDir, unix.O_DIRECTORY)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer unix.Close(dfd)
-	busy := 0
 	for {
 		n, err := unix.Getdents(dfd, dirBuf)
 		if n <= 0 || err != nil {
-			return busy
+			return busy, blocked
 		}
 		for off := 0; off < n; {
 			reclen := int(dirBuf[off+16]) | int(dirBuf[off+17])<<8
@@ -302,6 +309,9 @@ func countBusy(dirBuf, statBuf, path []byte, self int) int {
 				if statBuf[j] == ')' {
 					if j+2 < m && (statBuf[j+2] == 'R' || statBuf[j+2] == 'D') {
 						busy++
+						if statBuf[j+2] == 'D' {
+							blocked++
+						}
 					}
 					break
 				}

@@ -31,6 +31,9 @@ import (
 //     +close closes the slot in the next batch, replace leaves the file in
 //     its slot for the next openat into it to close; readv reads the
 //     buffer and the probe byte in one readv instead.
+//   - one/: a single read per batch (per io_uring_enter), as a caller
+//     reading for itself would: what fileio's inline path, which uses
+//     system calls, was measured against.
 func BenchmarkRequestShapes(b *testing.B) {
 	const batch, size = 64, 4096
 	p := filepath.Join(b.TempDir(), "f")
@@ -77,7 +80,9 @@ func BenchmarkRequestShapes(b *testing.B) {
 	nonNeg := func(_ uint64, res int32) bool { return res >= 0 }
 	full := func(_ uint64, res int32) bool { return res == size }
 
+	per := batch // reads per batch
 	run := func(name string, readBatch func(b *testing.B, r *Ring, n int)) {
+		per := per
 		b.Run(name, func(b *testing.B) {
 			r, err := New(4 * batch)
 			if err != nil {
@@ -89,8 +94,8 @@ func BenchmarkRequestShapes(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			for i := 0; i < b.N; i += batch {
-				readBatch(b, r, min(batch, b.N-i))
+			for i := 0; i < b.N; i += per {
+				readBatch(b, r, min(per, b.N-i))
 			}
 		})
 	}
@@ -195,6 +200,11 @@ func BenchmarkRequestShapes(b *testing.B) {
 	run("chain+probe,replace", chain(true, false, false))
 	run("chain-readv+close", chain(false, true, true))
 	run("chain-readv,replace", chain(false, false, true))
+	// One read at a time: what a caller pays doing its own read inline,
+	// by system calls or by one io_uring_enter.
+	per = 1
+	run("one/sync+fstat", syncRead(true))
+	run("one/chain+probe,replace", chain(true, false, false))
 }
 
 // opReadv is IORING_OP_READV.
