@@ -111,7 +111,11 @@ func TestStressPerPCacheNeverTwoHolders(t *testing.T) {
 
 // TestPerPCacheRentHereReturnThere rents batches of objects on one
 // goroutine and returns them on another, as a fan-out does, and checks
-// that in steady state the pool allocates nothing.
+// that the pool makes no more objects than the round holds plus what the
+// caches of the other Ps can keep: an object in a P's cache is found only
+// on that P (see PerP), so when the renting goroutine moves to another P
+// it may make up to a cache's worth anew, once, but a pool that lost
+// objects on the way back would make more with every round.
 func TestPerPCacheRentHereReturnThere(t *testing.T) {
 	p := pool.New(func() *obj { return new(obj) }, pool.Size(4096), pool.PerPCache(16))
 	batch := make([]*obj, 1000)
@@ -133,14 +137,24 @@ func TestPerPCacheRentHereReturnThere(t *testing.T) {
 		back <- batch
 		<-done
 	}
-	for range 3 {
+	const rounds = 200
+	for range rounds {
 		round()
 	}
-	before := p.Stats().New
-	for range 20 {
-		round()
+	// When a Get makes an object, its P's cache, the batches and the
+	// shared slots are empty: every other object is held by the round
+	// (fewer than len(batch)) or in another P's cache.
+	bound := uint64(len(batch) + cacheCap()*(runtime.GOMAXPROCS(0)-1))
+	if n := p.Stats().New; n > bound {
+		t.Fatalf("%d objects made in %d rounds of %d, want at most %d (a round's worth and the other Ps' caches)", n, rounds, len(batch), bound)
 	}
-	if n := p.Stats().New - before; n != 0 {
-		t.Fatalf("steady state: %d objects made in 20 rounds of 1000, want 0", n)
+}
+
+// cacheCap is how many objects one P's cache holds: 16 with
+// PerPCache(16), or 0 where the caches are off (the race detector).
+func cacheCap() int {
+	if !pool.PerPActive {
+		return 0
 	}
+	return 16
 }
