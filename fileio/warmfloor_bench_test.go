@@ -29,6 +29,8 @@ import (
 //     read, and no end-of-file check (a ReadInto also asks whether the
 //     file is larger than the buffer, by fstat or by a probe read), so a
 //     lower bound for the io_uring backend.
+//
+// cpu-ns/op is the process's CPU time per read, as in BenchmarkRead.
 func BenchmarkWarmFloor(b *testing.B) {
 	p := filepath.Join(b.TempDir(), "4KiB")
 	const size = 4 << 10
@@ -44,6 +46,7 @@ func BenchmarkWarmFloor(b *testing.B) {
 	b.Run("syscalls", func(b *testing.B) {
 		b.SetBytes(size)
 		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
 		b.RunParallel(func(pb *testing.PB) {
 			buf := make([]byte, size)
 			var st unix.Stat_t
@@ -69,9 +72,17 @@ func BenchmarkWarmFloor(b *testing.B) {
 		b.Run(fmt.Sprintf("uring-chain-%d", k), func(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
+			defer reportCPU(b, processCPU())
 			b.RunParallel(func(pb *testing.PB) { ringFloor(b, pb, path, size, k) })
 		})
 	}
+}
+
+// reportCPU reports the process's CPU time since cpu0 per op, as
+// BenchmarkRead's cpu-ns/op, so that the floor and the backends compare in
+// CPU as well as in time.
+func reportCPU(b *testing.B, cpu0 int64) {
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // ringFloor runs one goroutine's share of BenchmarkWarmFloor's
