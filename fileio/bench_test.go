@@ -176,7 +176,7 @@ func benchReader(b *testing.B, r *fileio.Reader, paths []string, size, inflight 
 		wait(tasks[i%inflight])
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	reportCPU(b, cpu0)
 	peak, mean, blocked := busy.stop()
 	b.ReportMetric(float64(peak), "busy-threads")
 	b.ReportMetric(mean, "busy-threads-mean")
@@ -194,6 +194,12 @@ func processCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// reportCPU reports the process's CPU time since cpu0 (processCPU) per
+// op as cpu-ns/op.
+func reportCPU(b *testing.B, cpu0 int64) {
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // writeSynced writes data to p and fsyncs it, so that its pages are clean
@@ -388,7 +394,7 @@ func benchOSReadFile(b *testing.B, path string, size, inflight int) {
 		wait(chans[i%inflight])
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	reportCPU(b, cpu0)
 	reportThreads(b)
 }
 

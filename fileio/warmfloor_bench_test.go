@@ -78,13 +78,6 @@ func BenchmarkWarmFloor(b *testing.B) {
 	}
 }
 
-// reportCPU reports the process's CPU time since cpu0 per op, as
-// BenchmarkRead's cpu-ns/op, so that the floor and the backends compare in
-// CPU as well as in time.
-func reportCPU(b *testing.B, cpu0 int64) {
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
 // ringFloor runs one goroutine's share of BenchmarkWarmFloor's
 // uring-chain rows: batches of k chained reads on a ring of its own.
 func ringFloor(b *testing.B, pb *testing.PB, path *byte, size, k int) {

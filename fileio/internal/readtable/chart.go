@@ -40,7 +40,12 @@ func chart(rows []*row) []byte {
 	if hasCPU {
 		fmt.Fprintf(&b, `<rect x="%g" y="30" width="12" height="10" fill="#ff7f0e"/><text x="%g" y="39">CPU per read (all threads)</text>`+"\n", left+120, left+136)
 	}
-	fmt.Fprintf(&b, `<line x1="%g" y1="35" x2="%g" y2="35" stroke="#d62728" stroke-width="2.5" stroke-dasharray="4 2"/><text x="%g" y="39">issue 15's target 0.67 (4 KiB × 1,024)</text>`+"\n", left+300, left+316, left+320)
+	for _, rw := range rows {
+		if t, ok := targets[rw.name]; ok {
+			fmt.Fprintf(&b, `<line x1="%g" y1="35" x2="%g" y2="35" stroke="#d62728" stroke-width="2.5" stroke-dasharray="4 2"/><text x="%g" y="39">issue 15's target %s (%s)</text>`+"\n", left+300, left+316, left+320, trimRatio(t), html.EscapeString(label(rw.name)))
+			break // one legend entry: there is one such target
+		}
+	}
 	bottom := top + rowH*float64(len(rows))
 	for v := 0.0; v <= xmax+1e-9; v += 0.25 {
 		color, w := "#ddd", 1.0

@@ -223,20 +223,21 @@ func markdown(rows []*row) string {
 			}
 			return fmt.Sprintf("%s ± %.0f%%", duration(m), dev*100)
 		}
-		pair := func(unit, verb string) string {
+		pair := func(unit string, format func(float64) string) string {
 			u, ok1 := rw.med("uring", unit)
 			w, ok2 := rw.med("workers", unit)
 			if !ok1 || !ok2 {
 				return dash
 			}
-			return fmt.Sprintf(verb+" / "+verb, u, w)
+			return format(u) + " / " + format(w)
+		}
+		num := func(verb string) func(float64) string {
+			return func(v float64) string { return fmt.Sprintf(verb, v) }
 		}
 		ratio, _ := rw.ratio("ns/op")
-		cpu := dash
-		if u, ok := rw.med("uring", "cpu-ns/op"); ok {
-			if w, ok := rw.med("workers", "cpu-ns/op"); ok {
-				cpu = fmt.Sprintf("%s / %s (%.2f)", duration(u), duration(w), u/w)
-			}
+		cpu := pair("cpu-ns/op", duration)
+		if r, ok := rw.ratio("cpu-ns/op"); ok {
+			cpu += fmt.Sprintf(" (%.2f)", r)
 		}
 		osRead := dash
 		if m, ok := rw.med("os-readfile", "ns/op"); ok {
@@ -250,7 +251,7 @@ func markdown(rows []*row) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | **%.2f** | %s | %s | %s | %s | %s | %s |\n",
 			label(rw.name), timeCell("uring"), timeCell("workers"), ratio, cpu, osRead,
-			pair("busy-threads", "%g"), pair("busy-threads-mean", "%.2f"), pair("blocked-threads-mean", "%.2f"), allocs)
+			pair("busy-threads", num("%g")), pair("busy-threads-mean", num("%.2f")), pair("blocked-threads-mean", num("%.2f")), allocs)
 	}
 	return b.String()
 }

@@ -103,7 +103,7 @@ func BenchmarkRequestShapes(b *testing.B) {
 		return func(b *testing.B, _ *Ring, n int) {
 			for i := range n {
 				// openat(2) by hand: unix.Open would allocate the C string.
-				r0, _, errno := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&path[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+				r0, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(&path[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 				if errno != 0 {
 					b.Fatal(errno)
 				}
@@ -210,5 +210,6 @@ func BenchmarkRequestShapes(b *testing.B) {
 // opReadv is IORING_OP_READV.
 const opReadv uint8 = 1
 
-// atFDCWD is AT_FDCWD as a system call argument.
-var atFDCWD = func() uintptr { v := int64(unix.AT_FDCWD); return uintptr(v) }()
+// atFDCWD is AT_FDCWD in a variable, so that it converts to a system
+// call argument (the constant, negative, does not).
+var atFDCWD = unix.AT_FDCWD
